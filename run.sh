@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# reslstm: the staged recipe. Run `./run.sh --help` for the stages and options.
+#
+#   ./run.sh                                   # everything on the mini corpus, ends with the table
+#   ./run.sh --stage 3 --stop-stage 3 model=residual_lstm model.num_layers=10 train.max_epochs=20
+#   ./run.sh data=ami_sdm data.corpus_dir=/path/to/amicorpus model/size=paper
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+stage=0
+stop_stage=6
+models="plain_lstm highway_lstm residual_lstm"
+layers="3 10"
+jobs=2
+nproc=1
+
+stage_names=(
+  "data: generate the mini corpus (or check/download AMI), lhotse manifests and cut sets"
+  "features: 80-dim kaldifeat fbank (lilcom storage) and global CMVN statistics"
+  "tokens: character token set, lexicon and word 3-gram LM (ARPA) from training text"
+  "train: CTC training of each model (TensorBoard, checkpoints, resume)"
+  "decode: greedy and lexicon+LM beam search on dev and test"
+  "score: WER/CER with jiwer after AMI text normalisation"
+  "table: RESULTS.md with the 3-vs-10-layer table and plots"
+)
+
+usage() {
+  cat <<USAGE
+Usage: ./run.sh [options] [hydra overrides...]
+
+Stages (each skips work whose outputs are complete; add force=true to redo):
+USAGE
+  for i in "${!stage_names[@]}"; do printf '  %d  %s\n' "$i" "${stage_names[$i]}"; done
+  cat <<USAGE
+
+Options:
+  --stage N          first stage to run (default $stage)
+  --stop-stage M     last stage to run (default $stop_stage)
+  --models "A B"     model configs for stages 3-5 (default "$models")
+  --layers "3 10"    depths for stages 3-5 (default "$layers")
+  --jobs N           runs trained/decoded in parallel, 1 thread each (default $jobs)
+  --nproc-per-node N train with torchrun/DDP on N processes (GPUs, or CPU with gloo)
+  -h, --help         this help
+
+Everything else is a Hydra override (conf/), e.g. data=ami_sdm train.lr=1e-3 model/size=paper.
+An override naming model= or model.num_layers= (or -m for a Hydra sweep) selects that single
+run for stages 3-5 instead of the --models x --layers grid.
+USAGE
+}
+
+die() { echo "error: $*" >&2; exit 2; }
+is_int() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+overrides=()
+while (($#)); do
+  case $1 in
+    -h|--help) usage; exit 0 ;;
+    --stage) is_int "${2:-}" || die "--stage needs a number"; stage=$2; shift 2 ;;
+    --stop-stage|--stop_stage) is_int "${2:-}" || die "--stop-stage needs a number"; stop_stage=$2; shift 2 ;;
+    --models) models=${2:?--models needs a value}; shift 2 ;;
+    --layers) layers=${2:?--layers needs a value}; shift 2 ;;
+    --jobs) is_int "${2:-}" || die "--jobs needs a number"; jobs=$2; shift 2 ;;
+    --nproc-per-node|--nproc_per_node) is_int "${2:-}" || die "--nproc-per-node needs a number"; nproc=$2; shift 2 ;;
+    --*) die "unknown option $1 (see ./run.sh --help)" ;;
+    *) overrides+=("$1"); shift ;;
+  esac
+done
+last=$((${#stage_names[@]} - 1))
+((stage <= last)) || die "unknown stage $stage: stages are 0-$last (see ./run.sh --help)"
+((stop_stage <= last)) || die "unknown stop stage $stop_stage: stages are 0-$last (see ./run.sh --help)"
+((stage <= stop_stage)) || die "--stage $stage is after --stop-stage $stop_stage"
+
+scripts/setup_env.sh
+venv=${RESLSTM_VENV:-$PWD/.venv}
+python=("$venv/bin/python" -u)
+export PYTHONUNBUFFERED=1
+
+"${python[@]}" -m reslstm.cli.check "${overrides[@]}"
+
+# Stages 3-5 run once per model: the grid, unless the overrides pick a single run.
+runs=()
+single=0
+for o in "${overrides[@]}"; do
+  [[ $o == model=* || $o == model.num_layers=* || $o == -m || $o == --multirun ]] && single=1
+done
+if ((single)); then
+  runs=("")
+else
+  for m in $models; do for l in $layers; do runs+=("model=$m model.num_layers=$l"); done; done
+fi
+
+run_stage() {  # run_stage MODULE [extra overrides...]
+  local module=$1; shift
+  "${python[@]}" -m "reslstm.cli.$module" "$@" "${overrides[@]}"
+}
+
+train_cmd() {
+  if ((nproc > 1)); then
+    "$venv/bin/torchrun" --standalone --nproc-per-node="$nproc" -m reslstm.cli.train "$@" "${overrides[@]}"
+  else
+    run_stage train "$@"
+  fi
+}
+
+for_each_run() {  # for_each_run COMMAND: COMMAND <run overrides...> for every run, --jobs at a time
+  local cmd=$1 failed=0 pids=() names=()
+  if ((${#runs[@]} == 1 || jobs == 1)); then
+    for r in "${runs[@]}"; do
+      # shellcheck disable=SC2086
+      $cmd $r || return 1
+    done
+    return 0
+  fi
+  for r in "${runs[@]}"; do
+    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || failed=1; done
+    local name
+    name=$(sed -E 's/model=([a-z_]+) model.num_layers=([0-9]+)/\1_L\2/' <<<"$r")
+    # shellcheck disable=SC2086
+    ( $cmd $r progress_bar=false 2>&1 | sed -u "s/^/[$name] /"; exit "${PIPESTATUS[0]}" ) &
+  done
+  while (($(jobs -rp | wc -l) > 0)); do wait -n || failed=1; done
+  return $failed
+}
+
+stage_modules=(prepare features tokens train decode score table)
+for ((s = stage; s <= stop_stage; s++)); do
+  echo "=== stage $s: ${stage_names[$s]}"
+  case $s in
+    3) for_each_run train_cmd || die "stage 3 (train) failed for at least one run (see above)" ;;
+    4|5) for_each_run "run_stage ${stage_modules[$s]}" || die "stage $s (${stage_modules[$s]}) failed (see above)" ;;
+    *) run_stage "${stage_modules[$s]}" || die "stage $s (${stage_modules[$s]}) failed (see above)" ;;
+  esac
+done

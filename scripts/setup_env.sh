@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Create the project's virtual environment and install the pinned stack (idempotent).
+#
+#   scripts/setup_env.sh            # venv in ./.venv (or $RESLSTM_VENV)
+#   RESLSTM_FORCE_SETUP=1 scripts/setup_env.sh   # reinstall even if up to date
+#
+# Steps: Debian packages (TTS voices for the mini corpus), venv, pinned pip packages,
+# kaldifeat built from source offline (wheel cached under $RESLSTM_CACHE keyed by torch + Python),
+# and the project itself in editable mode. A stamp file records the hash of the inputs so a
+# second run returns in seconds.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=${RESLSTM_VENV:-$root/.venv}
+cache=${RESLSTM_CACHE:-$HOME/.cache/reslstm}
+python=${PYTHON:-python3}
+kaldifeat_version=1.24
+pybind11_version=3.0.1
+cuda_root=${CUDA_ROOT:-/usr/local/cuda-13.0}
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+stamp="$venv/.reslstm-setup-stamp"
+inputs_hash=$(cat "$root/requirements.txt" "$root/pyproject.toml" "$root/scripts/setup_env.sh" | sha256sum | cut -c1-16)
+if [[ -z "${RESLSTM_FORCE_SETUP:-}" && -f "$stamp" && "$(cat "$stamp")" == "$inputs_hash" ]]; then
+  log "environment $venv is up to date ($inputs_hash)"
+  exit 0
+fi
+
+# --- 1. Debian packages: TTS voices for the mini corpus, libsndfile ----------------------
+apt_packages=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+              festlex-cmu festlex-poslex libsndfile1)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  command -v apt-get >/dev/null || die "missing Debian packages (${missing[*]}) and no apt-get"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  log "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq || die "apt-get update failed: is the Debian package mirror reachable?"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+fi
+
+# --- 2. virtual environment + pinned packages --------------------------------------------
+command -v "$python" >/dev/null || die "no $python on PATH"
+"$python" -c 'import sys; assert sys.version_info[:2] >= (3, 10), sys.version' \
+  || die "Python >= 3.10 required"
+if [[ ! -x "$venv/bin/python" ]]; then
+  log "creating virtual environment $venv"
+  "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+log "installing pinned packages from requirements.txt (first time: ~10 min, several GB)"
+"${pip[@]}" install -q -r "$root/requirements.txt" \
+  || die "pip install failed: is the package registry reachable?"
+
+# --- 3. kaldifeat from source, offline, cached --------------------------------------------
+torch_version=$("$venv/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])')
+py_tag=$("$venv/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+wheel_dir="$cache/wheels/kaldifeat-$kaldifeat_version-torch$torch_version-$py_tag"
+if ! "$venv/bin/python" -c 'import kaldifeat' 2>/dev/null; then
+  if ! ls "$wheel_dir"/kaldifeat-*.whl >/dev/null 2>&1; then
+    command -v g++ >/dev/null || die "no C++ compiler (g++) to build kaldifeat"
+    command -v cmake >/dev/null || die "no cmake to build kaldifeat"
+    [[ -x "$cuda_root/bin/nvcc" ]] \
+      || die "the registry's torch is a CUDA build and kaldifeat needs the CUDA toolkit: none at $cuda_root (set CUDA_ROOT)"
+    nvrtc=$(ls "$venv"/lib/python3*/site-packages/nvidia/cu13/lib/libnvrtc.so.13 2>/dev/null | head -1)
+    [[ -n "$nvrtc" ]] || die "libnvrtc.so.13 not found in the venv's nvidia wheels"
+    build=$(mktemp -d)
+    trap 'rm -rf "$build"' EXIT
+    log "downloading pybind11 $pybind11_version source (kaldifeat's CMake would fetch it from the internet)"
+    "${pip[@]}" download -q --no-deps --no-binary :all: -d "$build" "pybind11==$pybind11_version" \
+      || die "could not download the pybind11 sdist"
+    tar -xzf "$build"/pybind11-*.tar.gz -C "$build"
+    pybind_src=$(ls -d "$build"/pybind11-*/ | head -1)
+    log "building kaldifeat $kaldifeat_version against torch $torch_version (7-10 min on 2 cores)"
+    export KALDIFEAT_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=17 \
+-DFETCHCONTENT_SOURCE_DIR_PYBIND11=$pybind_src -DCUDA_TOOLKIT_ROOT_DIR=$cuda_root \
+-DCMAKE_CUDA_COMPILER=$cuda_root/bin/nvcc -DCUDA_nvrtc_LIBRARY=$nvrtc"
+    export KALDIFEAT_MAKE_ARGS="-j$(nproc)"
+    mkdir -p "$wheel_dir.tmp"
+    "${pip[@]}" wheel -q --no-deps --no-build-isolation --no-cache-dir -w "$wheel_dir.tmp" \
+      "kaldifeat==$kaldifeat_version" || die "kaldifeat build failed (see the output above)"
+    rm -rf "$wheel_dir" && mv "$wheel_dir.tmp" "$wheel_dir"
+  else
+    log "using cached kaldifeat wheel from $wheel_dir"
+  fi
+  "${pip[@]}" install -q --no-deps --no-cache-dir "$wheel_dir"/kaldifeat-*.whl
+  "$venv/bin/python" -c 'import kaldifeat' || die "kaldifeat does not import (built for another torch?)"
+fi
+
+# --- 4. the project itself ----------------------------------------------------------------
+log "installing reslstm (editable)"
+"${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
+"$venv/bin/python" -c 'import reslstm, lhotse, kaldifeat, hydra, jiwer, torchaudio' \
+  || die "import check failed"
+echo "$inputs_hash" > "$stamp"
+log "done: $venv ($(du -sh "$venv" | cut -f1))"

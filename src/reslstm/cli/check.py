@@ -1,0 +1,50 @@
+"""Compose the config once with the given overrides and report any error in one line.
+
+``run.sh`` calls this before the first stage so that a typo fails fast and clearly:
+``python -m reslstm.cli.check model.no_such_key=1`` → ``error: bad override …``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from reslstm.cli import CONFIG_DIR
+
+
+def check_overrides(overrides: list[str]) -> str | None:
+    """Return a one-line error message, or None when the config composes and resolves."""
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+        OmegaConf.resolve(cfg)
+    except (HydraException, OmegaConfBaseException, ValueError) as e:
+        first = " ".join(str(e).split("\n")[0].split())
+        detail = [ln.strip() for ln in str(e).split("\n")[1:] if ln.strip()]
+        hint = next((d for d in detail if d.startswith(("Key ", "To append", "Available"))), "")
+        return f"bad override in [{' '.join(overrides)}]: {first} {hint}".strip()
+    return None
+
+
+def main() -> None:
+    # Sweep values (a,b) only matter with -m; check the first value of each.
+    overrides = [o for o in sys.argv[1:] if o not in ("-m", "--multirun")]
+    message = check_overrides([_first_value(o) for o in overrides])
+    if message:
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _first_value(override: str) -> str:
+    key, sep, value = override.partition("=")
+    if not sep or value.startswith(("[", "{", "'", '"')) or "," not in value:
+        return override
+    return f"{key}={value.split(',')[0]}"
+
+
+if __name__ == "__main__":
+    main()

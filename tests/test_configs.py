@@ -1,0 +1,58 @@
+"""Every config group option composes and resolves; bad overrides fail clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from reslstm.cli import CONFIG_DIR
+from reslstm.cli.check import check_overrides
+
+GROUPS = ["data", "features", "tokens", "model", "model/size", "train", "decode", "experiment"]
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml"))
+
+
+def _compose(overrides: list[str]):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    OmegaConf.resolve(cfg)
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "override", [f"{g}={o}" for g in GROUPS for o in _options(g)], ids=lambda s: s
+)
+def test_every_option_composes(override: str) -> None:
+    cfg = _compose([override])
+    assert cfg.paths.run_dir.startswith(cfg.paths.exp_dir)
+
+
+def test_default_is_mini_corpus_small_model() -> None:
+    cfg = _compose([])
+    assert cfg.data.corpus == "mini"
+    assert cfg.model.name == "residual_lstm"
+    assert cfg.paths.manifest_dir == f"data/manifests/{cfg.data.name}"
+
+
+def test_run_dir_follows_model_and_depth() -> None:
+    cfg = _compose(["model=plain_lstm", "model.num_layers=10", "tag=_x"])
+    assert cfg.paths.run_dir.endswith("/plain_lstm_L10_x")
+
+
+@pytest.mark.parametrize(
+    "override", ["model.no_such_key=1", "data=no_such_corpus", "train.lr=[oops"]
+)
+def test_bad_override_is_one_line(override: str) -> None:
+    message = check_overrides([override])
+    assert message is not None and "\n" not in message
+    assert override.split("=")[0].split(".")[-1] in message or "no_such_corpus" in message
+
+
+def test_good_overrides_pass() -> None:
+    assert check_overrides(["model=highway_lstm", "train.lr=1e-3"]) is None

@@ -1,0 +1,32 @@
+"""Character tokenizer: round trips, reserved ids, unknown characters."""
+
+from __future__ import annotations
+
+import pytest
+
+from reslstm.tokens import BLANK, WORD_SEP, CharTokenizer
+
+TEXTS = ["SO THE REMOTE CONTROL", "MM-HMM OKAY", "WE'LL USE 2 BUTTONS"]
+
+
+def test_round_trip_and_reserved_ids(tmp_path) -> None:
+    tok = CharTokenizer.from_texts(TEXTS)
+    assert tok.tokens[:2] == (BLANK, WORD_SEP)
+    for text in TEXTS:
+        ids = tok.encode(text)
+        assert tok.blank_id not in ids
+        assert tok.decode(ids) == text
+    path = tmp_path / "tokens.txt"
+    path.write_text(tok.to_text())
+    assert CharTokenizer.from_file(path) == tok
+
+
+def test_unknown_characters_are_reported_and_dropped() -> None:
+    tok = CharTokenizer.from_texts(["AB"])
+    assert tok.oov_chars("ABZ Q") == {"Z", "Q"}
+    assert tok.decode(tok.encode("ABZ")) == "AB"
+
+
+def test_reserved_separator_in_text_is_rejected() -> None:
+    with pytest.raises(ValueError, match="separator"):
+        CharTokenizer.from_texts(["A|B"])
