@@ -1,0 +1,15 @@
+"""Stage 5: scoring of one run's decodes (``reslstm-score``)."""
+
+from omegaconf import DictConfig
+
+from reslstm.cli import stage_entry
+from reslstm.decode.stage import score_run
+
+
+@stage_entry
+def main(cfg: DictConfig) -> None:
+    score_run(cfg)
+
+
+if __name__ == "__main__":
+    main()

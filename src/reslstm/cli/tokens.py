@@ -1,0 +1,19 @@
+"""Stage 2: tokens, lexicon and n-gram LM (``reslstm-tokens``)."""
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from reslstm.cli import stage_entry
+from reslstm.lang import prepare_lang
+
+
+@stage_entry
+def main(cfg: DictConfig) -> None:
+    prepare_lang(
+        cfg.tokens, cfg.decode, Path(cfg.paths.manifest_dir), Path(cfg.paths.lang_dir), cfg.force
+    )
+
+
+if __name__ == "__main__":
+    main()

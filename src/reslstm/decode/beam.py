@@ -1,0 +1,65 @@
+"""Lexicon-constrained CTC beam search with an optional word n-gram LM (flashlight-text)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torchaudio.models.decoder import ctc_decoder
+
+from reslstm.tokens import BLANK, WORD_SEP, CharTokenizer
+
+
+class LexiconBeamDecoder:
+    """torchaudio's ``ctc_decoder`` over the character tokens of :class:`CharTokenizer`.
+
+    Hypotheses are sequences of lexicon words; ``lm_file`` is an ARPA (or KenLM binary) word LM,
+    ``None`` for lexicon-only search. A hypothesis scores ``acoustic (natural log) + lm_weight *
+    LM (log10, KenLM's scores as they are) + word_score * words``; ``beam_threshold`` prunes
+    hypotheses that far below the best one.
+    """
+
+    def __init__(
+        self,
+        tokens_file: str | Path,
+        lexicon_file: str | Path,
+        lm_file: str | Path | None,
+        beam_size: int = 50,
+        lm_weight: float = 2.0,
+        word_score: float = 0.0,
+        beam_threshold: float = 25.0,
+        *,
+        beam_size_token: int | None = None,
+        sil_score: float = 0.0,
+        unk_score: float = -math.inf,
+        nbest: int = 1,
+    ) -> None:
+        # tokens.txt lines are "<token> <id>"; flashlight would read every field of a line as a
+        # token, so pass the tokens as a list in id order instead of the file.
+        tokens = list(CharTokenizer.from_file(tokens_file).tokens)
+        self._decoder = ctc_decoder(
+            lexicon=str(lexicon_file),
+            tokens=tokens,
+            lm=None if lm_file is None else str(lm_file),
+            nbest=nbest,
+            beam_size=beam_size,
+            beam_size_token=beam_size_token,
+            beam_threshold=beam_threshold,
+            lm_weight=lm_weight,
+            word_score=word_score,
+            unk_score=unk_score,
+            sil_score=sil_score,
+            blank_token=BLANK,
+            sil_token=WORD_SEP,
+        )
+
+    def decode_nbest(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[str]]:
+        """The ``nbest`` best transcripts (words joined by single spaces) per utterance."""
+        emissions = log_probs.detach().to("cpu", torch.float32).contiguous()
+        hyps = self._decoder(emissions, lengths.detach().to("cpu", torch.int64))
+        return [[" ".join(h.words) for h in utt] for utt in hyps]
+
+    def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:
+        """The best transcript per utterance; ``log_probs`` ``[B, T, V]``, ``lengths`` ``[B]``."""
+        return [nbest[0] if nbest else "" for nbest in self.decode_nbest(log_probs, lengths)]

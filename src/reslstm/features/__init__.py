@@ -1,0 +1,1 @@
+"""Stage 1: kaldifeat fbank features stored with lilcom, and global CMVN statistics."""

@@ -1,0 +1,94 @@
+"""Stage 2: token set, lexicon and word n-gram LM from the training transcripts.
+
+Writes into ``data/lang/<corpus>/``: ``tokens.txt``, ``words.txt`` (training vocabulary),
+``lexicon.txt`` (flashlight format: ``WORD W O R D``), ``lm_text.txt`` and ``lm.arpa``.
+Characters or words of dev/test outside these sets are counted and reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from lhotse import load_manifest
+from omegaconf import DictConfig, OmegaConf
+
+from reslstm.decode.lexicon import write_lexicon
+from reslstm.errors import ReslstmError
+from reslstm.io import atomic_write_text, clear_done, is_done, mark_done
+from reslstm.lm.ngram import train_ngram, write_arpa
+from reslstm.tokens import CharTokenizer
+
+log = logging.getLogger(__name__)
+
+
+def split_texts(manifest_dir: Path, split: str) -> list[str]:
+    path = manifest_dir / f"cuts_{split}.jsonl.gz"
+    if not path.is_file():
+        raise ReslstmError(f"missing {path}: run stage 0 (data) first")
+    return [c.supervisions[0].text for c in load_manifest(path)]
+
+
+def prepare_lang(
+    cfg: DictConfig, lm_cfg: DictConfig, manifest_dir: Path, lang_dir: Path, force: bool = False
+) -> dict[str, Any]:
+    """Build the lang directory (skipped when complete for the same inputs).
+
+    ``cfg`` is the ``tokens`` group; ``lm_cfg`` holds ``lm_order`` and ``lm_method`` (``decode``).
+    """
+    if cfg.type != "char":
+        raise ReslstmError(f"tokens.type={cfg.type!r}: only 'char' is implemented")
+    if not is_done(manifest_dir):
+        raise ReslstmError(f"no finished manifests in {manifest_dir}: run stage 0 first")
+    lm_order, lm_method = lm_cfg.lm_order, lm_cfg.lm_method
+    key = {
+        "tokens": OmegaConf.to_container(cfg),
+        "lm": [lm_order, lm_method],
+        "manifests": (manifest_dir / ".done").read_text(),
+    }
+    if not force and is_done(lang_dir, key):
+        log.info("lang dir %s is complete; nothing to do (force=true redoes it)", lang_dir)
+        return {}
+    clear_done(lang_dir)
+    train = split_texts(manifest_dir, "train")
+    tokenizer = CharTokenizer.from_texts(train)
+    counts = Counter(w for t in train for w in t.split())
+    words = sorted(counts)
+    lm = train_ngram(train, order=lm_order, method=lm_method)
+
+    lang_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(lang_dir / "tokens.txt", tokenizer.to_text())
+    atomic_write_text(lang_dir / "words.txt", "".join(f"{w}\n" for w in words))
+    write_lexicon(words, tokenizer, lang_dir / "lexicon.txt")
+    atomic_write_text(lang_dir / "lm_text.txt", "".join(f"{t}\n" for t in train))
+    write_arpa(lm, lang_dir / "lm.arpa")
+
+    summary: dict[str, Any] = {
+        "tokens": tokenizer.vocab_size,
+        "words": len(words),
+        "train_sentences": len(train),
+        "lm": f"{lm_order}-gram {lm_method}",
+    }
+    for split in ("dev", "test"):
+        texts = split_texts(manifest_dir, split)
+        split_words = [w for t in texts for w in t.split()]
+        oov_chars = Counter(c for t in texts for c in tokenizer.oov_chars(t))
+        oov_words = sum(w not in counts for w in split_words)
+        summary[split] = {
+            "oov_chars": dict(oov_chars),
+            "oov_words": oov_words,
+            "oov_word_rate": round(100 * oov_words / max(1, len(split_words)), 2),
+        }
+    mark_done(lang_dir, key, summary=summary)
+    print(
+        f"lang {lang_dir}: {summary['tokens']} tokens, {summary['words']} words, "
+        f"{lm_order}-gram LM from {len(train)} sentences; "
+        + "; ".join(
+            f"{s}: {summary[s]['oov_word_rate']}% OOV words, "
+            f"{sum(summary[s]['oov_chars'].values())} unknown characters"
+            for s in ("dev", "test")
+        )
+    )
+    return summary

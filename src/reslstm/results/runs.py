@@ -1,0 +1,85 @@
+"""What the trainer and decoder left in each run directory ``<model>_L<layers><tag>``."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUN_DIR = re.compile(r"^(?P<model>.+?)_L(?P<layers>\d+)(?P<tag>.*)$")
+
+
+@dataclass
+class RunResult:
+    """One training run; every piece may be missing (empty) while it is still running."""
+
+    path: Path
+    model: str  # e.g. "residual_lstm"
+    num_layers: int
+    tag: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)  # train_summary.json
+    metrics: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl, one per epoch
+    scores: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (split, method)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def score(self, split: str, method: str, key: str = "wer") -> float | None:
+        """A number from ``decode/<split>_<method>/scores.json``, ``None`` if absent."""
+        return self.scores.get((split, method), {}).get(key)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSON-lines file; a torn last line (a run still writing) is skipped."""
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return rows
+    for line in lines:
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def read_run(path: Path) -> RunResult | None:
+    """The run in ``path``, or ``None`` if the directory name is not a run name."""
+    match = RUN_DIR.match(path.name)
+    if match is None or not path.is_dir():
+        return None
+    summary = _read_json(path / "train_summary.json")
+    scores = {}
+    for scores_file in sorted(path.glob("decode/*/scores.json")):
+        split, _, method = scores_file.parent.name.partition("_")
+        if method:
+            scores[(split, method)] = _read_json(scores_file)
+    return RunResult(
+        path=path,
+        model=summary.get("model", match["model"]),
+        num_layers=int(summary.get("num_layers", match["layers"])),
+        tag=match["tag"],
+        summary=summary,
+        metrics=_read_jsonl(path / "metrics.jsonl"),
+        scores=scores,
+    )
+
+
+def collect_runs(corpus_exp_dir: str | Path) -> list[RunResult]:
+    """All runs under ``exp/<corpus>/``, sorted by directory name."""
+    root = Path(corpus_exp_dir)
+    if not root.is_dir():
+        return []
+    runs = (read_run(p) for p in sorted(root.iterdir()) if not p.name.startswith("."))
+    return [r for r in runs if r is not None]

@@ -1,0 +1,125 @@
+"""Training data: cut loading and filtering, the batch dataset, and resumable samplers."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from lhotse import CutSet, load_manifest_lazy
+from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler, SpecAugment
+from lhotse.dataset.collation import collate_features
+from torch.utils.data import Dataset, Sampler
+
+from reslstm.errors import ReslstmError
+from reslstm.tokens import CharTokenizer
+
+log = logging.getLogger(__name__)
+# Our cut sets are small and held in memory on purpose (filtering needs a pass over them).
+warnings.filterwarnings("ignore", message="You are using Dynamic.*eagerly read CutSet")
+
+
+def load_cuts(path: Path) -> CutSet:
+    """Read a cut manifest (eagerly: the mini corpus and AMI both fit in memory)."""
+    if not path.is_file():
+        raise ReslstmError(f"missing manifest {path}: run the features stage (1) first")
+    return load_manifest_lazy(path).to_eager()
+
+
+def ctc_min_frames(token_ids: list[int]) -> int:
+    """Frames CTC needs for this target: one per token plus a blank between repeats."""
+    repeats = sum(a == b for a, b in zip(token_ids, token_ids[1:], strict=False))
+    return len(token_ids) + repeats
+
+
+def filter_trainable(
+    cuts: CutSet,
+    tokenizer: CharTokenizer,
+    output_frames: Callable[[int], int],
+    manifest: Path,
+) -> CutSet:
+    """Drop cuts with an empty target or fewer output frames than CTC needs; log the counts."""
+    kept, too_short, empty = [], 0, 0
+    for cut in cuts:
+        ids = tokenizer.encode(cut.supervisions[0].text)
+        if not ids:
+            empty += 1
+        elif output_frames(cut.num_frames) < ctc_min_frames(ids):
+            too_short += 1
+        else:
+            kept.append(cut)
+    if too_short or empty:
+        log.info(
+            "%s: dropped %d cuts shorter than their CTC target after subsampling and %d "
+            "with an empty target; %d remain",
+            manifest.name,
+            too_short,
+            empty,
+            len(kept),
+        )
+    if not kept:
+        raise ReslstmError(f"no usable training utterances in {manifest}")
+    return CutSet.from_cuts(kept)
+
+
+class CTCBatches(Dataset):
+    """Turns a CutSet mini-batch into padded features, concatenated targets and texts."""
+
+    def __init__(self, tokenizer: CharTokenizer, spec_augment: bool = False) -> None:
+        self.tokenizer = tokenizer
+        self.spec_augment = SpecAugment(time_warp_factor=None) if spec_augment else None
+
+    def __getitem__(self, cuts: CutSet) -> dict[str, Any]:
+        cuts = cuts.sort_by_duration(ascending=False)
+        feats, feat_lens = collate_features(cuts)
+        if self.spec_augment is not None:
+            feats = self.spec_augment(feats)
+        texts = [c.supervisions[0].text for c in cuts]
+        targets = [torch.tensor(self.tokenizer.encode(t), dtype=torch.long) for t in texts]
+        return {
+            "ids": [c.id for c in cuts],
+            "feats": feats,
+            "feat_lens": feat_lens,
+            "targets": torch.cat(targets),
+            "target_lens": torch.tensor([len(t) for t in targets]),
+            "texts": texts,
+        }
+
+
+def make_sampler(
+    cuts: CutSet,
+    cfg: Any,
+    epoch: int,
+    seed: int,
+    world_size: int = 1,
+    rank: int = 0,
+) -> Sampler:
+    """The epoch's sampler: shortest-first for the first ``sortagrad_epochs``, then bucketing."""
+    common = dict(max_duration=cfg.max_duration, world_size=world_size, rank=rank, seed=seed)
+    if epoch <= cfg.sortagrad_epochs:
+        sampler = DynamicCutSampler(cuts.sort_by_duration(ascending=True), shuffle=False, **common)
+    else:
+        sampler = DynamicBucketingSampler(cuts, shuffle=True, num_buckets=cfg.num_buckets, **common)
+    sampler.set_epoch(epoch)
+    return sampler
+
+
+class SkipFirst(Sampler):
+    """Yields the batches of ``sampler`` after the first ``skip`` (resume mid-epoch).
+
+    lhotse samplers are deterministic given seed and epoch, so skipping the batches already
+    trained on reproduces the exact remainder of the interrupted epoch.
+    """
+
+    def __init__(self, sampler: Sampler, skip: int) -> None:
+        self.sampler = sampler
+        self.skip = skip
+
+    def __iter__(self) -> Iterator[CutSet]:
+        it = iter(self.sampler)
+        for _ in range(self.skip):
+            next(it, None)
+        yield from it

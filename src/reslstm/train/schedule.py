@@ -1,0 +1,55 @@
+"""Learning-rate schedule: linear warm-up, then newbob halving on dev loss or cosine decay."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class LRSchedule:
+    """Learning rate as a function of the step and of the dev-loss history.
+
+    - ``newbob``: after warm-up, multiply the rate by ``factor`` whenever an epoch improves the
+      dev loss by less than ``threshold`` (relative), as in Kaldi/CNTK recipes;
+    - ``cosine``: after warm-up, cosine decay to ``min_lr`` over ``total_steps``;
+    - ``constant``: warm-up only.
+    """
+
+    kind: str
+    base_lr: float
+    warmup_steps: int
+    min_lr: float
+    factor: float = 0.5
+    threshold: float = 0.0
+    total_steps: int = 0
+    scale: float = 1.0  # newbob's accumulated halvings
+    best_dev_loss: float = math.inf
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("newbob", "cosine", "constant"):
+            raise ValueError(f"train.scheduler={self.kind!r}: use newbob, cosine or constant")
+
+    def lr(self, step: int) -> float:
+        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.kind == "cosine" and self.total_steps:
+            progress = min(1.0, max(0, step - self.warmup_steps) / max(1, self.total_steps))
+            cos = self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (
+                1 + math.cos(math.pi * progress)
+            )
+            return warm * cos
+        return max(self.min_lr, warm * self.base_lr * self.scale)
+
+    def end_epoch(self, dev_loss: float) -> None:
+        """Newbob: halve the rate when the dev loss stalls."""
+        if self.kind == "newbob" and math.isfinite(self.best_dev_loss):
+            if dev_loss > self.best_dev_loss * (1 - self.threshold):
+                self.scale *= self.factor
+        self.best_dev_loss = min(self.best_dev_loss, dev_loss)
+
+    def state_dict(self) -> dict:
+        return asdict(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)

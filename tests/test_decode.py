@@ -1,0 +1,82 @@
+"""Greedy and lexicon beam CTC decoding on hand-built posteriors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from reslstm.decode.beam import LexiconBeamDecoder
+from reslstm.decode.greedy import greedy_search
+from reslstm.decode.lexicon import write_lexicon
+from reslstm.lm.ngram import train_ngram, write_arpa
+from reslstm.tokens import CharTokenizer
+
+TOKENIZER = CharTokenizer.from_texts(["THE CAT BAT SAT ON MAT"])
+
+
+def posteriors(frames: list[dict[str, float]]) -> torch.Tensor:
+    """``[T, V]`` log-posteriors: each frame's listed tokens get their mass, the rest share 1e-4."""
+    index = {tok: i for i, tok in enumerate(TOKENIZER.tokens)}
+    out = torch.full((len(frames), TOKENIZER.vocab_size), 1e-4)
+    for t, frame in enumerate(frames):
+        for tok, p in frame.items():
+            out[t, index[tok]] = p
+    return (out / out.sum(-1, keepdim=True)).log()
+
+
+def spell(text: str, blanks: int = 1) -> list[dict[str, float]]:
+    """Frames that emit ``text`` (``|`` between words), each token followed by blank frames."""
+    frames = []
+    for tok in TOKENIZER.encode(text):
+        frames += [{TOKENIZER.tokens[tok]: 1.0}] + [{"<blk>": 1.0}] * blanks
+    return frames
+
+
+# "BAT" is slightly more likely acoustically than "CAT"; the LM has never seen "BAT".
+THE_BAT_OR_CAT_SAT = spell("THE") + [{"|": 1.0}, {"B": 0.55, "C": 0.45}] + spell("AT SAT")
+
+
+def test_greedy_collapses_repeats_drops_blanks_and_respects_lengths() -> None:
+    ids = {tok: i for i, tok in enumerate(TOKENIZER.tokens)}
+    seq = ["<blk>", "C", "C", "A", "<blk>", "A", "T", "|", "|", "O", "N", "<blk>", "T"]
+    frames = [{tok: 1.0} for tok in seq]
+    batch = torch.stack([posteriors(frames), posteriors(frames[:4] + [{"<blk>": 1.0}] * 9)])
+    hyps = greedy_search(batch, torch.tensor([12, 4]))
+    assert hyps == [[ids[c] for c in "CAAT|ON"], [ids["C"], ids["A"]]]
+    assert TOKENIZER.decode(hyps[0]) == "CAAT ON"
+
+
+@pytest.fixture
+def lang_dir(tmp_path: Path) -> Path:
+    (tmp_path / "tokens.txt").write_text(TOKENIZER.to_text())
+    words = ["THE", "CAT", "BAT", "SAT", "ON", "MAT", "MAT", "CAT-S"]
+    n = write_lexicon(words, TOKENIZER, tmp_path / "lexicon.txt")
+    assert n == 6  # duplicates merged, CAT-S unspellable ("-" is not a token)
+    assert "CAT C A T\n" in (tmp_path / "lexicon.txt").read_text()
+    lm = train_ngram(["THE CAT SAT ON THE MAT", "THE CAT SAT", "ON THE MAT", "THE MAT"], order=3)
+    write_arpa(lm, tmp_path / "lm.arpa")
+    return tmp_path
+
+
+def test_beam_without_lm_follows_acoustics_and_ends_words_without_separator(
+    lang_dir: Path,
+) -> None:
+    # One frame per token and no trailing "|": the last word must still be recognised.
+    tight = posteriors(spell("THE CAT SAT ON THE MAT", blanks=0))
+    ambiguous = posteriors(THE_BAT_OR_CAT_SAT)
+    decoder = LexiconBeamDecoder(lang_dir / "tokens.txt", lang_dir / "lexicon.txt", None, 20)
+    lengths = torch.tensor([tight.shape[0], ambiguous.shape[0]])
+    batch = torch.nn.utils.rnn.pad_sequence([tight, ambiguous], batch_first=True)
+    assert decoder.decode(batch, lengths) == ["THE CAT SAT ON THE MAT", "THE BAT SAT"]
+
+
+def test_beam_with_lm_prefers_the_in_lm_sentence(lang_dir: Path) -> None:
+    log_probs = posteriors(THE_BAT_OR_CAT_SAT)[None]
+    lengths = torch.tensor([len(THE_BAT_OR_CAT_SAT)])
+    lm = lang_dir / "lm.arpa"
+    decoder = LexiconBeamDecoder(lang_dir / "tokens.txt", lang_dir / "lexicon.txt", lm, 20, 1.0)
+    assert decoder.decode(log_probs, lengths) == ["THE CAT SAT"]
+    decoder = LexiconBeamDecoder(lang_dir / "tokens.txt", lang_dir / "lexicon.txt", lm, nbest=2)
+    assert decoder.decode_nbest(log_probs, lengths) == [["THE CAT SAT", "THE BAT SAT"]]
