@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from collections.abc import Callable, Iterator
@@ -119,7 +120,12 @@ class SkipFirst(Sampler):
         self.skip = skip
 
     def __iter__(self) -> Iterator[CutSet]:
+        # lhotse samplers restart when iter() is called on them again, so no ``yield from``.
         it = iter(self.sampler)
-        for _ in range(self.skip):
-            next(it, None)
-        yield from it
+        for i in itertools.count():
+            try:
+                batch = next(it)
+            except StopIteration:
+                return
+            if i >= self.skip:
+                yield batch

@@ -165,6 +165,9 @@ class Trainer:
             sampler=SkipFirst(sampler, st.batch_in_epoch),
             batch_size=None,
             num_workers=t.num_workers,
+            # its own generator: creating the iterator must not advance the global RNG, or a
+            # resumed run would draw different dropout masks than an uninterrupted one
+            generator=torch.Generator().manual_seed(self.cfg.seed + st.epoch),
         )
         expected = st.batches_per_epoch or self._estimate_batches()
         bar = tqdm(
@@ -291,7 +294,9 @@ class Trainer:
         """Dev loss (per token) and, optionally, greedy dev WER/CER."""
         self.model.eval()
         sampler = make_sampler(self.dev_cuts, self.tcfg, epoch=0, seed=0)
-        loader = DataLoader(self.dataset, sampler=sampler, batch_size=None)
+        loader = DataLoader(
+            self.dataset, sampler=sampler, batch_size=None, generator=torch.Generator()
+        )
         total, tokens, refs, hyps = 0.0, 0, {}, {}
         for batch in loader:
             feats, lens = batch["feats"].to(self.device), batch["feat_lens"].to(self.device)
