@@ -86,7 +86,10 @@ done
 if ((single)); then
   runs=("")
 else
-  for m in $models; do for l in $layers; do runs+=("model=$m model.num_layers=$l"); done; done
+  # deepest first: with --jobs > 1 the long runs start early and the short ones fill the gaps
+  for l in $(tr ' ' '\n' <<<"$layers" | sort -rn); do
+    for m in $models; do runs+=("model=$m model.num_layers=$l"); done
+  done
 fi
 
 run_stage() {  # run_stage MODULE [extra overrides...]

@@ -1,0 +1,78 @@
+"""The whole recipe through run.sh on the tiny corpus (stages 0-6), then reruns and transcribe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def run_sh(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        [
+            "bash",
+            str(ROOT / "run.sh"),
+            *args,
+            "experiment=smoke",
+            f"paths.data_dir={tmp}/data",
+            f"paths.exp_dir={tmp}/exp",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("recipe")
+    run_sh(tmp, "--layers", "1 2", "--jobs", "2")
+    return tmp
+
+
+def test_all_stages_produce_the_table(recipe: Path) -> None:
+    corpus = recipe / "exp" / "mini_tiny_sdm"
+    results = (corpus / "RESULTS.md").read_text()
+    for model in ("plain_lstm", "highway_lstm", "residual_lstm"):
+        for layers in (1, 2):
+            run = corpus / f"{model}_L{layers}"
+            assert (run / "train_summary.json").is_file()
+            for split in ("dev", "test"):
+                for method in ("greedy", "beam_lm"):
+                    assert (
+                        (run / "decode" / f"{split}_{method}" / "wer")
+                        .read_text()
+                        .startswith("%WER")
+                    )
+        assert f"| {model} | 2 |" in results
+    assert (corpus / "wer_by_depth.png").stat().st_size > 0
+    assert (corpus / "dev_loss.png").stat().st_size > 0
+
+
+def test_rerun_of_finished_stages_does_no_work(recipe: Path) -> None:
+    out = run_sh(recipe, "--stage", "0", "--stop-stage", "4", "--layers", "1")
+    log = out.stdout + out.stderr
+    assert "nothing to do" in log and "fbank train:" not in log
+    assert "epoch 1 done" not in log  # training already finished: resumed at its end
+
+
+def test_transcribe_prints_one_line_per_file(recipe: Path) -> None:
+    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
+    out = subprocess.run(
+        [sys.executable, "-m", "reslstm.cli.transcribe", str(run), str(wav), "--method", "greedy"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{wav}\t")
