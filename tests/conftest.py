@@ -1,0 +1,59 @@
+"""Shared fixtures: a tiny generated mini corpus and its prepared SDM manifests (session-wide)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from reslstm.data.mini import generate_corpus
+from reslstm.data.prepare import prepare_data
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    """The root Hydra config composed with ``overrides`` (as ``./run.sh`` would)."""
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def compose_cfg() -> Callable[[list[str]], DictConfig]:
+    """The root config composer, for tests that need other overrides than ``tiny_config``."""
+    return compose_config
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``paths.data_dir`` of the session's tiny corpus and manifests."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_data_dir: Path) -> Callable[..., DictConfig]:
+    """``tiny_config("data.mic=ihm", ...)``: the root config with ``data=mini_tiny``."""
+
+    def make(*overrides: str) -> DictConfig:
+        return compose_config(["data=mini_tiny", f"paths.data_dir={tiny_data_dir}", *overrides])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus_dir(tiny_config: Callable[..., DictConfig]) -> Path:
+    """The mini_tiny corpus, generated once per session (a few seconds)."""
+    cfg = tiny_config()
+    generate_corpus(cfg.data.corpus_dir, cfg.data.mini)
+    return Path(cfg.data.corpus_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_manifests(tiny_corpus_dir: Path, tiny_config: Callable[..., DictConfig]) -> Path:
+    """Stage 0 run on the tiny corpus for the SDM mic; returns the manifest directory."""
+    cfg = tiny_config()
+    prepare_data(cfg.data, cfg.paths.manifest_dir)
+    return Path(cfg.paths.manifest_dir)
