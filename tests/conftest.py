@@ -57,3 +57,15 @@ def tiny_manifests(tiny_corpus_dir: Path, tiny_config: Callable[..., DictConfig]
     cfg = tiny_config()
     prepare_data(cfg.data, cfg.paths.manifest_dir)
     return Path(cfg.paths.manifest_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_prepared(tiny_manifests: Path, tiny_config: Callable[..., DictConfig]) -> Path:
+    """Stages 1-2 (features, lang dir) on the tiny SDM manifests; returns ``paths.data_dir``."""
+    from reslstm.features.extract import compute_features
+    from reslstm.lang import prepare_lang
+
+    cfg = tiny_config()
+    compute_features(cfg.features, tiny_manifests, Path(cfg.paths.fbank_dir), progress=False)
+    prepare_lang(cfg.tokens, cfg.decode, tiny_manifests, Path(cfg.paths.lang_dir))
+    return Path(cfg.paths.data_dir)

@@ -54,5 +54,10 @@ def test_bad_override_is_one_line(override: str) -> None:
     assert override.split("=")[0].split(".")[-1] in message or "no_such_corpus" in message
 
 
+def test_unusable_model_config_is_one_line() -> None:
+    message = check_overrides(["model.cell_dim=64", "model.proj_dim=128"])
+    assert message is not None and "\n" not in message and "proj_dim" in message
+
+
 def test_good_overrides_pass() -> None:
     assert check_overrides(["model=highway_lstm", "train.lr=1e-3"]) is None

@@ -14,8 +14,6 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from reslstm.features.extract import compute_features
-from reslstm.lang import prepare_lang
 from reslstm.train.checkpoint import load_checkpoint
 from reslstm.train.trainer import Trainer
 
@@ -24,19 +22,10 @@ pytestmark = pytest.mark.slow
 TINY_MODEL = ["model.cell_dim=32", "model.proj_dim=16", "model.num_layers=2"]
 
 
-@pytest.fixture(scope="module")
-def prepared(tiny_manifests: Path, tiny_config) -> Path:
-    """Features and lang dir for the tiny corpus (stages 1-2); returns paths.data_dir."""
-    cfg = tiny_config()
-    compute_features(cfg.features, tiny_manifests, Path(cfg.paths.fbank_dir), progress=False)
-    prepare_lang(cfg.tokens, cfg.decode, tiny_manifests, Path(cfg.paths.lang_dir))
-    return Path(cfg.paths.data_dir)
-
-
-def overrides(prepared: Path, exp_dir: Path, *extra: str) -> list[str]:
+def overrides(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
     return [
         "data=mini_tiny",
-        f"paths.data_dir={prepared}",
+        f"paths.data_dir={data_dir}",
         f"paths.exp_dir={exp_dir}",
         "progress_bar=false",
         "train.max_duration=10",
@@ -78,9 +67,11 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
 
 
 def test_loss_goes_down_and_tensorboard_has_per_layer_grad_norms(
-    prepared: Path, tmp_path: Path, tiny_config
+    tiny_prepared: Path, tmp_path: Path, tiny_config
 ) -> None:
-    cfg = tiny_config(*overrides(prepared, tmp_path)[1:], "train.max_epochs=6", "train.lr=3e-3")
+    cfg = tiny_config(
+        *overrides(tiny_prepared, tmp_path)[1:], "train.max_epochs=6", "train.lr=3e-3"
+    )
     summary = Trainer(cfg).run()
     run_dir = Path(cfg.paths.run_dir)
     history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -104,14 +95,14 @@ def test_loss_goes_down_and_tensorboard_has_per_layer_grad_norms(
 
 
 def test_kill_mid_epoch_then_resume_matches_uninterrupted_run(
-    prepared: Path, tmp_path: Path
+    tiny_prepared: Path, tmp_path: Path
 ) -> None:
     common = ["train.max_epochs=3", "train.checkpoint_every_steps=1", "model.dropout=0.2"]
-    finish(run_train(overrides(prepared, tmp_path / "ref", *common)))
+    finish(run_train(overrides(tiny_prepared, tmp_path / "ref", *common)))
     ref_dir = next((tmp_path / "ref").glob("mini_tiny_sdm/*_L2"))
     ref = load_checkpoint(ref_dir / "checkpoints" / "last.pt")
 
-    args = overrides(prepared, tmp_path / "killed", *common)
+    args = overrides(tiny_prepared, tmp_path / "killed", *common)
     proc = run_train(args)
     last = tmp_path / "killed" / "mini_tiny_sdm" / ref_dir.name / "checkpoints" / "last.pt"
     deadline = time.monotonic() + 120
@@ -134,8 +125,8 @@ def test_kill_mid_epoch_then_resume_matches_uninterrupted_run(
         assert torch.equal(tensor, resumed["model"][name]), name
 
 
-def test_ddp_two_processes_on_cpu(prepared: Path, tmp_path: Path) -> None:
-    out = finish(run_train(overrides(prepared, tmp_path, "train.max_epochs=1"), nproc=2))
+def test_ddp_two_processes_on_cpu(tiny_prepared: Path, tmp_path: Path) -> None:
+    out = finish(run_train(overrides(tiny_prepared, tmp_path, "train.max_epochs=1"), nproc=2))
     run_dir = next(tmp_path.glob("mini_tiny_sdm/*_L2"))
     summary = json.loads((run_dir / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] > 0

@@ -14,10 +14,11 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from reslstm.cli import CONFIG_DIR
+from reslstm.models import validate_config
 
 
 def check_overrides(overrides: list[str]) -> str | None:
-    """Return a one-line error message, or None when the config composes and resolves."""
+    """One-line error message, or None when the config composes, resolves and builds a model."""
     try:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)
@@ -27,6 +28,10 @@ def check_overrides(overrides: list[str]) -> str | None:
         detail = [ln.strip() for ln in str(e).split("\n")[1:] if ln.strip()]
         hint = next((d for d in detail if d.startswith(("Key ", "To append", "Available"))), "")
         return f"bad override in [{' '.join(overrides)}]: {first} {hint}".strip()
+    try:
+        validate_config(OmegaConf.to_container(cfg.model, resolve=True))
+    except ValueError as e:
+        return str(e)
     return None
 
 

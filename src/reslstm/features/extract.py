@@ -35,29 +35,48 @@ def _extract_chunk(cuts: CutSet, cfg: dict[str, Any], storage_path: str) -> list
 def extract_split(
     cuts: CutSet, cfg: dict[str, Any], out_dir: Path, name: str, progress: bool = True
 ) -> CutSet:
-    """Features of ``cuts`` into ``out_dir/feats_<name>/``; returns the cuts with features."""
+    """Features of ``cuts`` into ``out_dir/feats_<name>/``; returns the cuts with features.
+
+    A failed write (e.g. a full disk) removes the partial storage and raises a one-line
+    :class:`ReslstmError`; the caller writes no manifest, so nothing half-done remains.
+    """
     storage_dir = out_dir / f"feats_{name}"
     shutil.rmtree(storage_dir, ignore_errors=True)  # leftovers of an interrupted run
     storage_dir.mkdir(parents=True)
     chunks = cuts.split(max(1, -(-len(cuts) // cfg["chunk_size"])))
     bar = tqdm(total=len(cuts), desc=f"fbank {name}", unit="utt", disable=not progress)
+    try:
+        done = _run_chunks(chunks, cfg, storage_dir, bar)
+    except OSError as e:
+        shutil.rmtree(storage_dir, ignore_errors=True)
+        raise ReslstmError(f"writing features to {storage_dir} failed: {e.strerror or e}") from e
+    finally:
+        bar.close()
+    return CutSet.from_dicts(d for i in sorted(done) for d in done[i])
+
+
+def _run_chunks(
+    chunks: list[CutSet], cfg: dict[str, Any], storage_dir: Path, bar: tqdm
+) -> dict[int, list[dict]]:
+    """Extract every chunk, in worker processes on CPU or in this process on a GPU."""
     done: dict[int, list[dict]] = {}
     if cfg["device"] != "cpu" or cfg["num_jobs"] <= 1:
         for i, chunk in enumerate(chunks):
             done[i] = _extract_chunk(chunk, cfg, str(storage_dir / f"{i:05d}.lca"))
             bar.update(len(chunk))
-    else:
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(cfg["num_jobs"], mp_context=ctx) as pool:
-            futures = {
-                pool.submit(_extract_chunk, chunk, cfg, str(storage_dir / f"{i:05d}.lca")): i
-                for i, chunk in enumerate(chunks)
-            }
-            for fut in as_completed(futures):
-                done[futures[fut]] = fut.result()
-                bar.update(len(done[futures[fut]]))
-    bar.close()
-    return CutSet.from_dicts(d for i in sorted(done) for d in done[i])
+        return done
+    pool = ProcessPoolExecutor(cfg["num_jobs"], mp_context=mp.get_context("spawn"))
+    try:
+        futures = {
+            pool.submit(_extract_chunk, chunk, cfg, str(storage_dir / f"{i:05d}.lca")): i
+            for i, chunk in enumerate(chunks)
+        }
+        for fut in as_completed(futures):
+            done[futures[fut]] = fut.result()
+            bar.update(len(done[futures[fut]]))
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return done
 
 
 def compute_features(

@@ -74,7 +74,10 @@ class Trainer:
             raise ReslstmError(f"the training set is empty: {train_path} has no cuts")
         input_dim = train_cuts[0].num_features
         self.model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-        self.model: CTCModel = build_model(self.model_cfg, input_dim, self.tokenizer.vocab_size)
+        try:
+            self.model: CTCModel = build_model(self.model_cfg, input_dim, self.tokenizer.vocab_size)
+        except ValueError as e:
+            raise ReslstmError(str(e)) from e
         self.model.set_cmvn(*load_cmvn(fbank_dir / "cmvn.json"))
         self.input_dim = input_dim
         self.model.to(self.device)

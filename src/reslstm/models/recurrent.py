@@ -1,0 +1,164 @@
+"""The shared skeleton: deep (optionally bidirectional) stacks of any cell in :mod:`.cells`.
+
+Owns everything that is not cell equations: time-major layout, the time loop, the initial
+state, masking of padded frames (the state is frozen past each sequence's length and padded
+outputs are zero, so padding never changes the outputs of real frames, in either direction),
+dropout between layers, the wiring of the highway depth path and of the residual shortcut, and
+the choice of implementation for the loop:
+
+* ``loop``: eager autograd through a Python time loop (the reference; any device, any cell).
+* ``fused``: the same loop without autograd bookkeeping and a hand-written backward
+  (:mod:`.fused`); same numbers, several times faster on CPU.
+* ``torch_lstm``: ``torch.nn.LSTM``'s kernel (:mod:`.torch_lstm`), only for plain cells without
+  peepholes; it reads the very same parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .cells import HighwayCell, LSTMCellBase, PlainCell, ResidualCell
+from .fused import fused_recurrence
+from .padding import Padding
+from .torch_lstm import torch_lstm_layer
+
+IMPLS = ("loop", "fused", "torch_lstm")
+
+
+def loop_recurrence(
+    cell: LSTMCellBase, pre: Tensor, aux: Tensor | None, pad: Padding, reverse: bool
+) -> tuple[Tensor, Tensor]:
+    """Run ``cell.step`` over time with eager autograd; return the ``(h, c)`` sequences."""
+    steps, batch = pre.shape[:2]
+    h = pre.new_zeros(batch, cell.proj_size)
+    c = pre.new_zeros(batch, cell.cell_size)
+    hs: list[Tensor] = [h] * steps
+    cs: list[Tensor] = [c] * steps
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        h_new, c_new = cell.step(pre[t], None if aux is None else aux[t], h, c)
+        if t >= pad.min_len:  # some sequences have ended: freeze their state
+            h_new = torch.where(pad.mask[t], h_new, h)
+            c_new = torch.where(pad.mask[t], c_new, c)
+        h, c = h_new, c_new
+        hs[t], cs[t] = h, c
+    return torch.stack(hs), torch.stack(cs)
+
+
+class LSTMLayer(nn.Module):
+    """One layer: one cell per direction; outputs of the directions are concatenated."""
+
+    def __init__(self, cells: list[LSTMCellBase], impl: str) -> None:
+        super().__init__()
+        self.cells = nn.ModuleList(cells)
+        self.impl = impl
+
+    def forward(
+        self, x: Tensor, lower_cells: list[Tensor] | None, pad: Padding
+    ) -> tuple[Tensor, list[Tensor]]:
+        """``x``: ``[T, B, F]``; ``lower_cells``: the lower layer's cell sequence per direction.
+
+        Returns the output ``[T, B, D * n_p]`` (zero on padded frames) and the cell sequence of
+        each direction (for a highway layer above).
+        """
+        if self.impl == "torch_lstm":
+            return torch_lstm_layer(self.cells, x, pad)
+        outs, cells = [], []
+        for direction, cell in enumerate(self.cells):
+            lower = None if lower_cells is None else lower_cells[direction]
+            pre, aux = cell.input_side(x, lower)
+            if self.impl == "fused":
+                h, c = fused_recurrence(cell, pre, aux, pad, reverse=direction == 1)
+            else:
+                h, c = loop_recurrence(cell, pre, aux, pad, reverse=direction == 1)
+            outs.append(h)
+            cells.append(c)
+        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
+        return out * pad.mask, cells
+
+
+def make_cell(
+    cell: str,
+    layer: int,
+    direction: int,
+    input_size: int,
+    cell_size: int,
+    proj_size: int,
+    peepholes: bool,
+    bidirectional: bool,
+    residual_output_peephole: str,
+) -> LSTMCellBase:
+    """The cell of layer ``layer`` (0-based) and ``direction`` for a stack of type ``cell``.
+
+    Highway layers start at the second layer (the first has no lower cell). In a bidirectional
+    residual stack a layer above the first takes its shortcut from the same-direction half of
+    the layer below, which keeps it the identity.
+    """
+    if cell == "plain" or (cell == "highway" and layer == 0):
+        return PlainCell(input_size, cell_size, proj_size, peepholes)
+    if cell == "highway":
+        return HighwayCell(input_size, cell_size, proj_size, peepholes)
+    if cell == "residual":
+        shortcut = None
+        if bidirectional and layer > 0:
+            shortcut = slice(direction * proj_size, (direction + 1) * proj_size)
+        return ResidualCell(
+            input_size, cell_size, proj_size, peepholes, residual_output_peephole, shortcut
+        )
+    raise ValueError(f"unknown cell type {cell!r}")
+
+
+class LSTMStack(nn.Module):
+    """``num_layers`` layers of one cell type with dropout between layers (batch-first API)."""
+
+    def __init__(
+        self,
+        cell: str,
+        num_layers: int,
+        input_size: int,
+        cell_size: int,
+        proj_size: int,
+        peepholes: bool = True,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        residual_output_peephole: str = "none",
+        impl: str = "fused",
+    ) -> None:
+        super().__init__()
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+        self.cell = cell
+        self.num_directions = 2 if bidirectional else 1
+        self.output_size = self.num_directions * proj_size
+        layers = []
+        for layer in range(num_layers):
+            in_size = input_size if layer == 0 else self.output_size
+            cells = [
+                make_cell(
+                    cell,
+                    layer,
+                    d,
+                    in_size,
+                    cell_size,
+                    proj_size,
+                    peepholes,
+                    bidirectional,
+                    residual_output_peephole,
+                )
+                for d in range(self.num_directions)
+            ]
+            layers.append(LSTMLayer(cells, impl))
+        self.layers = nn.ModuleList(layers)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """``x``: ``[B, T, F]``, ``lengths``: ``[B]`` -> ``[B, T, D * n_p]`` (zero past lengths)."""
+        pad = Padding.from_lengths(lengths, x.shape[1], x.device)
+        x = x.transpose(0, 1)
+        lower_cells: list[Tensor] | None = None
+        for index, layer in enumerate(self.layers):
+            if index > 0:
+                x = self.dropout(x)  # dropout between layers only
+            x, cells = layer(x, lower_cells if self.cell == "highway" else None, pad)
+            lower_cells = cells
+        return x.transpose(0, 1)
