@@ -49,6 +49,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+def remove_stale_tmp(path: str | Path) -> None:
+    """Delete temporaries that a killed ``atomic_path(path)`` left next to ``path``.
+
+    ``path`` may be ``<dir>/*`` to clean the temporaries of every file in ``<dir>``.
+    """
+    path = Path(path)
+    for stale in path.parent.glob(f".{path.name.split('.')[0]}.tmp-*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (fsync'd temp file + rename)."""
     with atomic_path(path) as tmp:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
+import signal
+import sys
 
 import numpy as np
 import torch
@@ -33,3 +36,13 @@ def resolve_device(name: str) -> torch.device:
     if name != "cpu" and not name.startswith("cuda"):
         raise ReslstmError(f"device={name!r}: use auto, cpu or cuda[:N]")
     return torch.device(name)
+
+
+def die_with_parent() -> None:
+    """Worker-process initializer: get SIGKILLed when the parent dies (Linux ``prctl``).
+
+    Without it, killing a stage leaves its pool workers running as orphans.
+    """
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)

@@ -22,10 +22,9 @@ from reslstm.data import SPLITS
 from reslstm.data.checks import FIX_AMI, check_corpus, find_bad_xml
 from reslstm.data.cuts import build_cuts
 from reslstm.data.errors import CorpusError
-from reslstm.data.files import remove_stale_tmp
 from reslstm.data.mini import generate_corpus
 from reslstm.data.summary import format_table, split_summary
-from reslstm.io import atomic_path, atomic_write_json, is_done, mark_done
+from reslstm.io import remove_stale_tmp, atomic_path, atomic_write_json, is_done, mark_done
 
 SUMMARY_FILE = "summary.json"
 MINI_MICS = ("sdm", "ihm")

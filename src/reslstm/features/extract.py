@@ -18,7 +18,7 @@ from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import compute_cmvn, save_cmvn
 from reslstm.features.fbank import make_extractor
 from reslstm.io import atomic_path, clear_done, is_done, mark_done
-from reslstm.runtime import set_threads
+from reslstm.runtime import die_with_parent, set_threads
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")
@@ -65,7 +65,9 @@ def _run_chunks(
             done[i] = _extract_chunk(chunk, cfg, str(storage_dir / f"{i:05d}.lca"))
             bar.update(len(chunk))
         return done
-    pool = ProcessPoolExecutor(cfg["num_jobs"], mp_context=mp.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        cfg["num_jobs"], mp_context=mp.get_context("spawn"), initializer=die_with_parent
+    )
     try:
         futures = {
             pool.submit(_extract_chunk, chunk, cfg, str(storage_dir / f"{i:05d}.lca")): i

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from reslstm.decode.greedy import greedy_search
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
-from reslstm.io import atomic_path, atomic_write_json, atomic_write_text
+from reslstm.io import atomic_path, atomic_write_json, atomic_write_text, remove_stale_tmp
 from reslstm.models import CTCModel, build_model, count_parameters
 from reslstm.runtime import resolve_device, seed_everything
 from reslstm.scoring import score
@@ -400,6 +400,8 @@ class Trainer:
         atomic_write_text(self.run_dir / "metrics.jsonl", lines)
 
     def _maybe_resume(self) -> None:
+        if self.dist.is_main:
+            remove_stale_tmp(self.ckpt_dir / "*")  # a write interrupted by a kill
         resume = str(self.tcfg.resume)
         if resume == "none":
             return

@@ -22,13 +22,13 @@ from tqdm.auto import tqdm
 
 from reslstm.data import SPLITS
 from reslstm.data.errors import CorpusError
-from reslstm.data.files import remove_stale_tmp
 from reslstm.data.mini import grammar
 from reslstm.data.mini.meeting import Conversation, MeetingPlan, generate_meeting
 from reslstm.data.mini.room import Acoustics
 from reslstm.data.mini.voices import Speaker, Voice, draw_speaker, voices_for
 from reslstm.data.mini.writer import write_meetings_xml
-from reslstm.io import atomic_path, atomic_write_json, is_done, mark_done
+from reslstm.runtime import die_with_parent
+from reslstm.io import remove_stale_tmp, atomic_path, atomic_write_json, is_done, mark_done
 
 INFO_FILE = "mini_corpus.json"
 
@@ -146,7 +146,9 @@ def _run_plans(plans: list[MeetingPlan], root: Path, num_workers: int) -> list[d
     total = round(sum(p.target_s for p in plans))
     results = []
     with (
-        ProcessPoolExecutor(max_workers=max(1, min(num_workers, len(plans)))) as pool,
+        ProcessPoolExecutor(
+            max_workers=max(1, min(num_workers, len(plans))), initializer=die_with_parent
+        ) as pool,
         tqdm(total=total, unit="s", desc="mini corpus (seconds of audio)") as bar,
     ):
         futures = {pool.submit(generate_meeting, plan, root): plan for plan in plans}

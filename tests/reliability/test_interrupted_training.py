@@ -1,0 +1,81 @@
+"""SIGKILL training at random points and during a checkpoint write; resume must be exact."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from reslstm.train.checkpoint import load_checkpoint
+
+from .helpers import kill_when, run_stage, start_stage
+
+pytestmark = pytest.mark.slow
+RANDOM_KILLS = 4
+
+
+def train_args(data_dir: Path, exp_dir: Path) -> list[str]:
+    return [
+        "data=mini_tiny",
+        f"paths.data_dir={data_dir}",
+        f"paths.exp_dir={exp_dir}",
+        "model.num_layers=2",
+        "model.dropout=0.2",
+        "train.max_epochs=3",
+        "train.max_duration=10",
+        "train.warmup_steps=1",
+        "train.checkpoint_every_steps=1",
+    ]
+
+
+class After:
+    """A condition that holds ``delay`` seconds after ``first`` first held."""
+
+    def __init__(self, first, delay: float) -> None:
+        self.first, self.delay, self.since = first, delay, None
+
+    def __call__(self) -> bool:
+        if self.since is None:
+            self.since = time.monotonic() if self.first() else None
+            return False
+        return time.monotonic() - self.since >= self.delay
+
+
+def test_sigkill_anywhere_then_resume_is_exact(tiny_prepared: Path, tmp_path: Path) -> None:
+    ref = run_stage("train", *train_args(tiny_prepared, tmp_path / "ref"))
+    assert ref.returncode == 0, ref.stdout[-2000:]
+    (ref_run,) = (tmp_path / "ref" / "mini_tiny_sdm").iterdir()
+    reference = load_checkpoint(ref_run / "checkpoints" / "last.pt")
+
+    args = train_args(tiny_prepared, tmp_path / "killed")
+    ckpt_dir = tmp_path / "killed" / "mini_tiny_sdm" / ref_run.name / "checkpoints"
+    last = ckpt_dir / "last.pt"
+    rng = random.Random(2017)
+    kills, in_write = 0, 0
+    for i in range(RANDOM_KILLS + 1):
+        mtime = last.stat().st_mtime_ns if last.is_file() else 0
+        proc = start_stage("train", *args)
+        if i < RANDOM_KILLS:  # a random moment after this process wrote its first checkpoint
+            wrote = lambda m=mtime: last.is_file() and last.stat().st_mtime_ns != m  # noqa: E731
+            hit = kill_when(proc, After(wrote, rng.uniform(0.0, 1.0))) is not None
+        else:  # the moment a checkpoint is being written
+            hit = kill_when(proc, lambda: any(ckpt_dir.glob(".last.tmp-*"))) is not None
+            in_write += hit
+        kills += hit
+        load_checkpoint(last)  # whatever the moment, the newest checkpoint is whole
+
+    final = run_stage("train", *args)
+    assert final.returncode == 0, final.stdout[-2000:]
+    resumed = load_checkpoint(ckpt_dir / "last.pt")
+    assert kills >= RANDOM_KILLS and in_write == 1
+    assert resumed["state"]["step"] == reference["state"]["step"]
+    assert len(resumed["state"]["history"]) == len(reference["state"]["history"]) == 3
+    for name, tensor in reference["model"].items():  # CPU, one thread: bit-identical
+        assert torch.equal(tensor, resumed["model"][name]), name
+    assert (
+        resumed["state"]["history"][-1]["dev_loss"] == reference["state"]["history"][-1]["dev_loss"]
+    )
+    assert not list(ckpt_dir.glob(".*tmp-*")), "stale temporary checkpoint left behind"
