@@ -110,27 +110,34 @@ for_each_run() {  # for_each_run COMMAND: COMMAND <run overrides...> for every r
   if ((${#runs[@]} == 1 || jobs == 1)); then
     for r in "${runs[@]}"; do
       # shellcheck disable=SC2086
-      $cmd $r || return 1
+      $cmd $r || return $?
     done
     return 0
   fi
   for r in "${runs[@]}"; do
-    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || failed=1; done
+    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || failed=$?; done
     local name
     name=$(sed -E 's/model=([a-z_]+) model.num_layers=([0-9]+)/\1_L\2/' <<<"$r")
     # shellcheck disable=SC2086
     ( $cmd $r progress_bar=false 2>&1 | sed -u "s/^/[$name] /"; exit "${PIPESTATUS[0]}" ) &
   done
-  while (($(jobs -rp | wc -l) > 0)); do wait -n || failed=1; done
+  while (($(jobs -rp | wc -l) > 0)); do wait -n || failed=$?; done
   return $failed
 }
 
 stage_modules=(prepare features tokens train decode score table)
 for ((s = stage; s <= stop_stage; s++)); do
   echo "=== stage $s: ${stage_names[$s]}"
+  rc=0
   case $s in
-    3) for_each_run train_cmd || die "stage 3 (train) failed for at least one run (see above)" ;;
-    4|5) for_each_run "run_stage ${stage_modules[$s]}" || die "stage $s (${stage_modules[$s]}) failed (see above)" ;;
-    *) run_stage "${stage_modules[$s]}" || die "stage $s (${stage_modules[$s]}) failed (see above)" ;;
+    3) for_each_run train_cmd || rc=$? ;;
+    4|5) for_each_run "run_stage ${stage_modules[$s]}" || rc=$? ;;
+    *) run_stage "${stage_modules[$s]}" || rc=$? ;;
   esac
+  # status 2: the stage already printed its one-line error; anything else is unexpected
+  if ((rc == 2)); then exit 2; fi
+  if ((rc != 0)); then
+    echo "error: stage $s (${stage_modules[$s]}) failed with status $rc (see above)" >&2
+    exit 1
+  fi
 done

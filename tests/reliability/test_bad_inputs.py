@@ -1,0 +1,92 @@
+"""Bad input through the real entry points: one clear ``error:`` line, exit status 2, and no
+partial output; or, where the input is usable, a count in the stage's summary."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from lhotse import CutSet, load_manifest
+from lhotse.utils import fastcopy
+from test_data_errors import CASES
+
+from reslstm.io import mark_done
+from reslstm.lang import prepare_lang
+
+from .helpers import error_lines, run_sh
+
+pytestmark = pytest.mark.slow
+CLI_CASES = ["missing corpus dir", "missing meetings.xml", "stray file in words", "corrupt wav",
+             "zero-length wav", "stereo wav", "wrong sample rate"]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_bad_corpus_through_run_sh(case: str, tiny_corpus_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus_dir, corpus)
+    mutate, expected = CASES[case]
+    mutate(corpus)  # the tiny corpus is laid out as AMI: prepare it as a real AMI download
+    out = run_sh(
+        "--stage",
+        "0",
+        "--stop-stage",
+        "2",
+        "data=ami_sdm",
+        f"data.corpus_dir={corpus}",
+        f"paths.data_dir={tmp_path}/data",
+    )
+    assert out.returncode == 2
+    (line,) = error_lines(out)
+    assert expected in line
+    assert "Traceback" not in out.stdout + out.stderr
+    assert not (tmp_path / "data" / "manifests" / "ami_sdm").exists()
+    assert "=== stage 1" not in out.stdout
+
+
+def test_unusable_model_config_through_run_sh() -> None:
+    out = run_sh("--stage", "3", "model.cell_dim=64", "model.proj_dim=128")
+    assert out.returncode == 2
+    (line,) = error_lines(out)
+    assert "proj_dim (128) must not exceed cell_dim (64)" in line
+
+
+def test_empty_transcript_is_dropped_and_counted(tiny_corpus_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus_dir, corpus)
+    words = corpus / "ami_public_manual_1.6.2" / "words" / "ES2002a.A.words.xml"
+    text = words.read_text()  # the first segment's words become punctuation only
+    for word in ("should", "it", "be", "new"):
+        text = text.replace(f">{word}</w>", ">--</w>", 1)
+    words.write_text(text)
+    out = run_sh(
+        "--stage",
+        "0",
+        "--stop-stage",
+        "0",
+        "data=mini_tiny",
+        f"data.corpus_dir={corpus}",
+        f"paths.data_dir={tmp_path}/data",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads((tmp_path / "data/manifests/mini_tiny_sdm/summary.json").read_text())
+    assert summary["train"]["dropped"]["empty_text"] == 1
+
+
+def test_characters_outside_the_token_set_are_counted(
+    tiny_manifests: Path, tmp_path: Path, tiny_config
+) -> None:
+    manifests = tmp_path / "manifests"
+    shutil.copytree(tiny_manifests, manifests)
+    dev = load_manifest(manifests / "cuts_dev.jsonl.gz")
+    odd = [
+        fastcopy(c, supervisions=[fastcopy(c.supervisions[0], text=c.supervisions[0].text + " ÆØ")])
+        for c in dev
+    ]
+    CutSet.from_cuts(odd).to_file(manifests / "cuts_dev.jsonl.gz")
+    mark_done(manifests, "edited")
+    cfg = tiny_config()
+    summary = prepare_lang(cfg.tokens, cfg.decode, manifests, tmp_path / "lang")
+    assert summary["dev"]["oov_chars"] == {"Æ": len(dev), "Ø": len(dev)}
+    assert summary["test"]["oov_chars"] == {}
