@@ -132,3 +132,25 @@ def test_ddp_two_processes_on_cpu(tiny_prepared: Path, tmp_path: Path) -> None:
     assert summary["world_size"] == 2 and summary["steps"] > 0
     assert out.count("epoch 1 done") == 1  # only rank 0 logs
     assert len(list((run_dir / "tensorboard").glob("events.*"))) == 1
+
+
+def test_empty_or_unusable_training_set_fails_with_the_manifest_name(
+    tiny_prepared: Path, tmp_path: Path
+) -> None:
+    from lhotse import CutSet, load_manifest
+
+    from reslstm.errors import ReslstmError
+    from reslstm.tokens import CharTokenizer
+    from reslstm.train.data import filter_trainable, load_cuts
+
+    fbank = tiny_prepared / "fbank" / "mini_tiny_sdm"
+    cuts = load_manifest(fbank / "cuts_train.jsonl.gz")
+    tokenizer = CharTokenizer.from_file(tiny_prepared / "lang" / "mini_tiny_sdm" / "tokens.txt")
+    manifest = tmp_path / "cuts_train.jsonl.gz"
+    with pytest.raises(ReslstmError, match="cuts_train.jsonl.gz"):  # every cut too short
+        filter_trainable(cuts, tokenizer, lambda frames: 1, manifest)
+    CutSet.from_cuts([]).to_file(manifest)
+    with pytest.raises(ReslstmError, match="cuts_train.jsonl.gz"):
+        filter_trainable(load_cuts(manifest), tokenizer, lambda frames: frames, manifest)
+    with pytest.raises(ReslstmError, match="missing manifest"):
+        load_cuts(tmp_path / "nope.jsonl.gz")

@@ -27,7 +27,8 @@ def load_cuts(path: Path) -> CutSet:
     """Read a cut manifest (eagerly: the mini corpus and AMI both fit in memory)."""
     if not path.is_file():
         raise ReslstmError(f"missing manifest {path}: run the features stage (1) first")
-    return load_manifest_lazy(path).to_eager()
+    lazy = load_manifest_lazy(path)  # None for an empty file
+    return CutSet.from_cuts([]) if lazy is None else lazy.to_eager()
 
 
 def ctc_min_frames(token_ids: list[int]) -> int:
