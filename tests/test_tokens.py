@@ -30,3 +30,11 @@ def test_unknown_characters_are_reported_and_dropped() -> None:
 def test_reserved_separator_in_text_is_rejected() -> None:
     with pytest.raises(ValueError, match="separator"):
         CharTokenizer.from_texts(["A|B"])
+
+
+def test_every_training_transcript_round_trips(tiny_manifests) -> None:
+    from lhotse import load_manifest
+
+    texts = [c.supervisions[0].text for c in load_manifest(tiny_manifests / "cuts_train.jsonl.gz")]
+    tok = CharTokenizer.from_texts(texts)
+    assert texts and all(tok.decode(tok.encode(t)) == t for t in texts)
