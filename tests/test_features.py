@@ -79,3 +79,23 @@ def test_cmvn_equals_numpy(cuts: CutSet, tmp_path) -> None:
     assert stats["frames"] == len(frames)
     np.testing.assert_allclose(stats["mean"], frames.mean(0), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(stats["std"], frames.std(0), rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_speed_perturbation_triples_the_training_set(tiny_manifests, tmp_path) -> None:
+    from lhotse import load_manifest
+
+    from reslstm.features.extract import compute_features
+
+    cfg = OmegaConf.create(feat_cfg(speed_perturb=True))
+    compute_features(cfg, tiny_manifests, tmp_path, progress=False)
+    train = load_manifest(tmp_path / "cuts_train.jsonl.gz")
+    clean = load_manifest(tiny_manifests / "cuts_train.jsonl.gz")
+    assert len(train) == 3 * len(clean)
+    assert {c.id for c in clean} < {c.id for c in train}
+    slow = next(c for c in train if c.id.endswith("_sp0.9"))
+    by_id = {c.id: c for c in train}
+    assert slow.num_frames > by_id[slow.id.removesuffix("_sp0.9")].num_frames
+    assert len(load_manifest(tmp_path / "cuts_dev.jsonl.gz")) == len(
+        load_manifest(tiny_manifests / "cuts_dev.jsonl.gz")
+    )
