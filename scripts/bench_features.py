@@ -82,19 +82,19 @@ def main() -> None:
     torch.set_num_threads(1)
     audio = load_audio(args.audio, args.seconds)
     seconds = len(audio) / 16000
-    times, outputs = {}, {}
-    for name, fn in extractors().items():
-        outputs[name] = fn(audio)  # warm-up
-        runs = []
-        for _ in range(args.repeats):
+    fns = extractors()
+    outputs = {name: fn(audio) for name, fn in fns.items()}  # warm-up
+    runs: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(args.repeats):  # round-robin, so load changes hit every extractor alike
+        for name, fn in fns.items():
             start = time.perf_counter()
             fn(audio)
-            runs.append(time.perf_counter() - start)
-        times[name] = statistics.median(runs)
+            runs[name].append(time.perf_counter() - start)
+    times = {name: statistics.median(r) for name, r in runs.items()}
     ref = times["torchaudio.compliance.kaldi"]
     base = outputs["kaldifeat (ours)"]
     print(
-        f"fbank on {seconds:.0f} s of audio, 1 thread, median of {args.repeats} "
+        f"fbank on {seconds:.0f} s of audio, 1 thread, median of {args.repeats} round-robin "
         f"({date.today()}, {platform.machine()}, torch {torch.__version__})\n"
     )
     print("| extractor | median ms | RTF | speed vs torchaudio | max abs diff to kaldifeat |")
