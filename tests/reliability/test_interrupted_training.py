@@ -58,8 +58,9 @@ def test_sigkill_anywhere_then_resume_is_exact(tiny_prepared: Path, tmp_path: Pa
     for i in range(RANDOM_KILLS + 1):
         mtime = last.stat().st_mtime_ns if last.is_file() else 0
         proc = start_stage("train", *args)
-        if i == 0:  # the moment a checkpoint is being written (first: most steps are left)
-            hit = kill_when(proc, lambda: any(ckpt_dir.glob(".last.tmp-*"))) is not None
+        if i == 0:  # the moment a checkpoint replaces another (first: most steps are left)
+            writing = lambda: last.is_file() and any(ckpt_dir.glob(".last.tmp-*"))  # noqa: E731
+            hit = kill_when(proc, writing) is not None
             in_write += hit
         else:  # a random moment after this process wrote its first checkpoint
             wrote = lambda m=mtime: last.is_file() and last.stat().st_mtime_ns != m  # noqa: E731
