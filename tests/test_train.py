@@ -154,3 +154,27 @@ def test_empty_or_unusable_training_set_fails_with_the_manifest_name(
         filter_trainable(load_cuts(manifest), tokenizer, lambda frames: frames, manifest)
     with pytest.raises(ReslstmError, match="missing manifest"):
         load_cuts(tmp_path / "nope.jsonl.gz")
+
+
+def test_on_the_fly_features_match_stored_ones_and_train(
+    tiny_prepared: Path, tmp_path: Path, tiny_config
+) -> None:
+    from reslstm.features.fbank import make_extractor
+    from reslstm.tokens import CharTokenizer
+    from reslstm.train.data import CTCBatches, load_cuts
+
+    cfg = tiny_config()
+    tokenizer = CharTokenizer.from_file(Path(cfg.paths.lang_dir) / "tokens.txt")
+    stored = load_cuts(Path(cfg.paths.fbank_dir) / "cuts_train.jsonl.gz").subset(first=3)
+    audio = load_cuts(Path(cfg.paths.manifest_dir) / "cuts_train.jsonl.gz").subset(first=3)
+    a = CTCBatches(tokenizer)[stored]
+    b = CTCBatches(tokenizer, extractor=make_extractor(cfg.features))[audio]
+    assert a["ids"] == b["ids"] and torch.equal(a["feat_lens"], b["feat_lens"])
+    assert (a["feats"] - b["feats"]).abs().max() < 0.05  # lilcom's quantisation of the stored
+    otf = tiny_config(
+        *overrides(tiny_prepared, tmp_path)[1:],
+        "train.max_epochs=1",
+        "train.on_the_fly_features=true",
+    )
+    summary = Trainer(otf).run()
+    assert summary["steps"] > 0 and summary["bad_batches"] == 0

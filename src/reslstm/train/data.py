@@ -11,8 +11,16 @@ from typing import Any
 
 import torch
 from lhotse import CutSet, load_manifest_lazy
-from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler, SpecAugment
-from lhotse.dataset.collation import collate_features
+from lhotse.cut import Cut
+from lhotse.dataset import (
+    DynamicBucketingSampler,
+    DynamicCutSampler,
+    OnTheFlyFeatures,
+    PrecomputedFeatures,
+    SpecAugment,
+)
+from lhotse.features import FeatureExtractor
+from lhotse.utils import compute_num_frames
 from torch.utils.data import Dataset, Sampler
 
 from reslstm.errors import ReslstmError
@@ -37,11 +45,19 @@ def ctc_min_frames(token_ids: list[int]) -> int:
     return len(token_ids) + repeats
 
 
+def num_frames(cut: Cut, frame_shift: float) -> int:
+    """Feature frames of a cut: stored, or as the extractor will compute them from audio."""
+    if cut.has_features:
+        return cut.num_frames
+    return compute_num_frames(cut.duration, frame_shift, cut.sampling_rate)
+
+
 def filter_trainable(
     cuts: CutSet,
     tokenizer: CharTokenizer,
     output_frames: Callable[[int], int],
     manifest: Path,
+    frame_shift: float = 0.01,
 ) -> CutSet:
     """Drop cuts with an empty target or fewer output frames than CTC needs; log the counts."""
     kept, too_short, empty = [], 0, 0
@@ -49,7 +65,7 @@ def filter_trainable(
         ids = tokenizer.encode(cut.supervisions[0].text)
         if not ids:
             empty += 1
-        elif output_frames(cut.num_frames) < ctc_min_frames(ids):
+        elif output_frames(num_frames(cut, frame_shift)) < ctc_min_frames(ids):
             too_short += 1
         else:
             kept.append(cut)
@@ -68,15 +84,25 @@ def filter_trainable(
 
 
 class CTCBatches(Dataset):
-    """Turns a CutSet mini-batch into padded features, concatenated targets and texts."""
+    """Turns a CutSet mini-batch into padded features, concatenated targets and texts.
 
-    def __init__(self, tokenizer: CharTokenizer, spec_augment: bool = False) -> None:
+    Features are read from storage, or computed from the audio with ``extractor`` when given
+    (on-the-fly extraction).
+    """
+
+    def __init__(
+        self,
+        tokenizer: CharTokenizer,
+        spec_augment: bool = False,
+        extractor: FeatureExtractor | None = None,
+    ) -> None:
         self.tokenizer = tokenizer
         self.spec_augment = SpecAugment(time_warp_factor=None) if spec_augment else None
+        self.inputs = PrecomputedFeatures() if extractor is None else OnTheFlyFeatures(extractor)
 
     def __getitem__(self, cuts: CutSet) -> dict[str, Any]:
         cuts = cuts.sort_by_duration(ascending=False)
-        feats, feat_lens = collate_features(cuts)
+        feats, feat_lens = self.inputs(cuts)
         if self.spec_augment is not None:
             feats = self.spec_augment(feats)
         texts = [c.supervisions[0].text for c in cuts]

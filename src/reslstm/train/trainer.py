@@ -24,13 +24,21 @@ from tqdm import tqdm
 from reslstm.decode.greedy import greedy_search
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
+from reslstm.features.fbank import make_extractor
 from reslstm.io import atomic_path, atomic_write_json, atomic_write_text, remove_stale_tmp
 from reslstm.models import CTCModel, build_model, count_parameters
 from reslstm.runtime import resolve_device, seed_everything
 from reslstm.scoring import score
 from reslstm.tokens import CharTokenizer
 from reslstm.train.checkpoint import load_checkpoint, prune_epochs, save_checkpoint
-from reslstm.train.data import CTCBatches, SkipFirst, filter_trainable, load_cuts, make_sampler
+from reslstm.train.data import (
+    CTCBatches,
+    SkipFirst,
+    filter_trainable,
+    load_cuts,
+    make_sampler,
+    num_frames,
+)
 from reslstm.train.distributed import DistInfo, all_true, barrier, init_distributed, shutdown
 from reslstm.train.schedule import LRSchedule
 
@@ -68,11 +76,13 @@ class Trainer:
         self.tokenizer = CharTokenizer.from_file(lang_dir / "tokens.txt")
 
         seed_everything(cfg.seed)  # identical initial weights on every rank
-        train_path = fbank_dir / "cuts_train.jsonl.gz"
+        # on-the-fly: audio cuts of stage 0, features computed per batch (CMVN still from stage 1)
+        cuts_dir = Path(cfg.paths.manifest_dir) if self.tcfg.on_the_fly_features else fbank_dir
+        train_path = cuts_dir / "cuts_train.jsonl.gz"
         train_cuts = load_cuts(train_path)
         if len(train_cuts) == 0:
             raise ReslstmError(f"the training set is empty: {train_path} has no cuts")
-        input_dim = train_cuts[0].num_features
+        input_dim = cfg.features.num_mel_bins
         self.model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
         try:
             self.model: CTCModel = build_model(self.model_cfg, input_dim, self.tokenizer.vocab_size)
@@ -85,9 +95,14 @@ class Trainer:
         def out_frames(n: int) -> int:
             return int(self.model.output_lengths(torch.tensor([n]))[0])
 
-        self.train_cuts = filter_trainable(train_cuts, self.tokenizer, out_frames, train_path)
-        dev_path = fbank_dir / "cuts_dev.jsonl.gz"
-        self.dev_cuts = filter_trainable(load_cuts(dev_path), self.tokenizer, out_frames, dev_path)
+        shift = cfg.features.frame_shift
+        self.train_cuts = filter_trainable(
+            train_cuts, self.tokenizer, out_frames, train_path, shift
+        )
+        dev_path = cuts_dir / "cuts_dev.jsonl.gz"
+        self.dev_cuts = filter_trainable(
+            load_cuts(dev_path), self.tokenizer, out_frames, dev_path, shift
+        )
         self.ddp_model = (
             DistributedDataParallel(
                 self.model, device_ids=[self.device] if self.device.type == "cuda" else None
@@ -105,7 +120,11 @@ class Trainer:
             threshold=self.tcfg.newbob_threshold,
             total_steps=self._estimate_batches() * self.tcfg.max_epochs,
         )
-        self.dataset = CTCBatches(self.tokenizer, spec_augment=self.tcfg.spec_augment)
+        self.dataset = CTCBatches(
+            self.tokenizer,
+            spec_augment=self.tcfg.spec_augment,
+            extractor=make_extractor(cfg.features) if self.tcfg.on_the_fly_features else None,
+        )
         self.state = TrainState()
         self.amp = self.tcfg.amp and self.device.type == "cuda"
         self.writer: SummaryWriter | None = None
@@ -443,7 +462,8 @@ class Trainer:
     def _summary(self) -> dict[str, Any]:
         st, hist = self.state, self.state.history
         best = min(hist, key=lambda h: h["dev_loss"]) if hist else {}
-        total_frames = sum(c.num_frames for c in self.train_cuts) * len(hist)
+        shift = self.cfg.features.frame_shift
+        total_frames = sum(num_frames(c, shift) for c in self.train_cuts) * len(hist)
         return {
             "model": self.model_cfg["name"],
             "cell": self.model_cfg["cell"],
