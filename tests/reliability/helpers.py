@@ -13,10 +13,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_stage(module: str, *overrides: str) -> subprocess.Popen:
-    """``python -m reslstm.cli.<module> overrides…`` from the repo root, output captured."""
+def start_stage(module: str, *overrides: str, nproc: int = 1) -> subprocess.Popen:
+    """``python -m reslstm.cli.<module> overrides…`` from the repo root, output captured;
+    under ``torchrun`` with ``nproc`` processes when ``nproc`` > 1."""
+    launcher = [sys.executable]
+    if nproc > 1:
+        launcher = [
+            str(Path(sys.executable).parent / "torchrun"),
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+        ]
     return subprocess.Popen(
-        [sys.executable, "-m", f"reslstm.cli.{module}", "progress_bar=false", *overrides],
+        [*launcher, "-m", f"reslstm.cli.{module}", "progress_bar=false", *overrides],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

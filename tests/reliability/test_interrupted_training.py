@@ -11,7 +11,7 @@ import torch
 
 from reslstm.train.checkpoint import load_checkpoint
 
-from .helpers import kill_when, run_stage, start_stage
+from .helpers import alive, kill_when, run_stage, start_stage
 
 pytestmark = pytest.mark.slow
 RANDOM_KILLS = 4
@@ -80,3 +80,31 @@ def test_sigkill_anywhere_then_resume_is_exact(tiny_prepared: Path, tmp_path: Pa
         resumed["state"]["history"][-1]["dev_loss"] == reference["state"]["history"][-1]["dev_loss"]
     )
     assert not list(ckpt_dir.glob(".*tmp-*")), "stale temporary checkpoint left behind"
+
+
+def test_sigkill_of_torchrun_kills_its_ranks_and_ddp_resumes_exactly(
+    tiny_prepared: Path, tmp_path: Path
+) -> None:
+    def ddp(exp: Path):
+        args = [*train_args(tiny_prepared, exp), "train.max_epochs=2"]
+        return start_stage("train", *args, nproc=2)
+
+    ref = ddp(tmp_path / "ref")
+    assert ref.wait(timeout=600) == 0, ref.communicate()[0][-2000:]
+    (ref_run,) = (tmp_path / "ref" / "mini_tiny_sdm").iterdir()
+    reference = load_checkpoint(ref_run / "checkpoints" / "last.pt")
+
+    last = tmp_path / "killed" / "mini_tiny_sdm" / ref_run.name / "checkpoints" / "last.pt"
+    proc = ddp(tmp_path / "killed")
+    ranks = kill_when(proc, lambda: last.is_file() and load_checkpoint(last)["state"]["step"] >= 2)
+    assert ranks, "training finished before the kill"
+    assert not alive(ranks), "DDP ranks outlived the killed torchrun agent"
+    assert load_checkpoint(last)["state"]["step"] < reference["state"]["step"]
+
+    resumed_proc = ddp(tmp_path / "killed")
+    out = resumed_proc.communicate(timeout=600)[0]
+    assert resumed_proc.returncode == 0 and "resumed from" in out, out[-2000:]
+    resumed = load_checkpoint(last)
+    assert resumed["state"]["step"] == reference["state"]["step"]
+    for name, tensor in reference["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name

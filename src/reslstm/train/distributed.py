@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from reslstm.runtime import die_with_parent
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -30,6 +32,7 @@ def init_distributed(device_kind: str) -> DistInfo:
     if world_size == 1:
         return DistInfo()
     info = DistInfo(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    die_with_parent()  # a killed torchrun agent takes its ranks with it (no orphan writers)
     dist.init_process_group("nccl" if device_kind == "cuda" else "gloo")
     return info
 
@@ -42,6 +45,15 @@ def all_true(flag: bool, info: DistInfo) -> bool:
     t = torch.tensor([1 if flag else 0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MIN)
     return bool(t.item())
+
+
+def gather_objects(obj: object, info: DistInfo) -> list:
+    """``obj`` of every rank, in rank order (``[obj]`` without DDP); call on all ranks."""
+    if not info.enabled:
+        return [obj]
+    gathered: list = [None] * info.world_size
+    dist.all_gather_object(gathered, obj)
+    return gathered
 
 
 def barrier(info: DistInfo) -> None:

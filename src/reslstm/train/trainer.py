@@ -39,7 +39,14 @@ from reslstm.train.data import (
     make_sampler,
     num_frames,
 )
-from reslstm.train.distributed import DistInfo, all_true, barrier, init_distributed, shutdown
+from reslstm.train.distributed import (
+    DistInfo,
+    all_true,
+    barrier,
+    gather_objects,
+    init_distributed,
+    shutdown,
+)
 from reslstm.train.schedule import LRSchedule
 
 log = logging.getLogger(__name__)
@@ -110,6 +117,8 @@ class Trainer:
             if self.dist.enabled
             else self.model
         )
+        if self.dist.enabled:  # same initial weights everywhere, then per-rank dropout streams
+            seed_everything(cfg.seed + self.dist.rank)
         self.optimizer = self._make_optimizer()
         self.schedule = LRSchedule(
             kind=self.tcfg.scheduler,
@@ -381,18 +390,22 @@ class Trainer:
         self._save(epoch_end=True, best=best)
 
     # ----------------------------------------------------------------------------------------
-    def _checkpoint(self) -> dict[str, Any]:
+    @staticmethod
+    def _rng_state() -> dict[str, Any]:
+        return {
+            "python": random.getstate(),
+            "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
+    def _checkpoint(self, rng_by_rank: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
             "state": asdict(self.state),
-            "rng": {
-                "python": random.getstate(),
-                "numpy": np.random.get_state(),
-                "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            },
+            "rng": rng_by_rank,  # every rank's RNG states: a resumed DDP run draws the same masks
             "model_cfg": self.model_cfg,
             "input_dim": self.input_dim,
             "vocab_size": self.tokenizer.vocab_size,
@@ -400,8 +413,9 @@ class Trainer:
         }
 
     def _save(self, epoch_end: bool, best: bool = False) -> None:
+        rng_by_rank = gather_objects(self._rng_state(), self.dist)
         if self.dist.is_main:
-            ckpt = self._checkpoint()
+            ckpt = self._checkpoint(rng_by_rank)
             if epoch_end:
                 epoch_path = self.ckpt_dir / f"epoch-{self.state.epoch - 1}.pt"
                 save_checkpoint(ckpt, epoch_path)
@@ -444,7 +458,7 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.schedule.load_state_dict(ckpt["schedule"])
         self.state = TrainState(**ckpt["state"])
-        rng = ckpt["rng"]
+        rng = ckpt["rng"][self.dist.rank]
         random.setstate(rng["python"])
         np.random.set_state(rng["numpy"])
         torch.set_rng_state(rng["torch"])
