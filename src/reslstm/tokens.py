@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 BLANK = "<blk>"
@@ -27,6 +28,10 @@ class CharTokenizer:
     @property
     def sep_id(self) -> int:
         return 1
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {tok: i for i, tok in enumerate(self.tokens)}
 
     @property
     def vocab_size(self) -> int:
@@ -58,12 +63,11 @@ class CharTokenizer:
 
     def oov_chars(self, text: str) -> set[str]:
         """Characters of ``text`` that are not in the token set."""
-        known = set(self.tokens)
-        return {c for c in text if not c.isspace() and c not in known}
+        return {c for c in text if not c.isspace() and c not in self._index}
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``: words separated by ``|``; unknown characters are dropped."""
-        index = {tok: i for i, tok in enumerate(self.tokens)}
+        index = self._index
         ids: list[int] = []
         for word in text.split():
             if ids:

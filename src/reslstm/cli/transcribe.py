@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 from lhotse import Recording
+from lhotse.features import FeatureExtractor
 from omegaconf import OmegaConf
 
 from reslstm.decode.stage import make_decoders
@@ -27,7 +28,7 @@ from reslstm.train.checkpoint import load_trained_model
 log = logging.getLogger("reslstm.transcribe")
 
 
-def load_features(path: Path, features_cfg) -> torch.Tensor:
+def load_features(path: Path, features_cfg, extractor: FeatureExtractor) -> torch.Tensor:
     """Fbank features ``(T, F)`` of an audio file, as the model saw them in training."""
     if not path.is_file():
         raise ReslstmError(f"no such audio file: {path}")
@@ -44,7 +45,7 @@ def load_features(path: Path, features_cfg) -> torch.Tensor:
         log.warning("%s: %d channels, using the first", path, audio.shape[0])
     if audio.shape[1] == 0:
         raise ReslstmError(f"{path} holds no audio samples")
-    return torch.from_numpy(make_extractor(features_cfg).extract(audio[:1], rate))
+    return torch.from_numpy(extractor.extract(audio[:1], rate))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,8 +72,9 @@ def main(argv: list[str] | None = None) -> None:
         if not tokens.is_file():
             raise ReslstmError(f"missing {tokens}: run from the recipe root that trained the model")
         decode = make_decoders(cfg, CharTokenizer.from_file(tokens))[args.method]
+        extractor = make_extractor(cfg.features)
         for path in args.audio:
-            feats = load_features(path, cfg.features)
+            feats = load_features(path, cfg.features, extractor)
             with torch.no_grad():
                 log_probs, lens = model(
                     feats[None].to(device), torch.tensor([len(feats)], device=device)

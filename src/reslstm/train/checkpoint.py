@@ -58,23 +58,27 @@ def average_state_dicts(paths: list[Path]) -> dict[str, torch.Tensor]:
     return {k: (v / len(paths)).float() if v.is_floating_point() else v for k, v in avg.items()}
 
 
-def load_trained_model(run_dir: Path, which: str = "best", avg_last: int = 3) -> CTCModel:
-    """The model of a finished run: ``best``, ``last``, or ``avg`` of the last epochs."""
+def checkpoint_paths(run_dir: Path, which: str, avg_last: int = 3) -> list[Path]:
+    """The checkpoint files that make up a run's ``best``, ``last`` or ``avg`` model."""
     ckpt_dir = Path(run_dir) / "checkpoints"
     if which == "avg":
         paths = epoch_checkpoints(ckpt_dir)[-avg_last:]
         if not paths:
             raise ReslstmError(f"no epoch checkpoints to average in {ckpt_dir}: train first")
-        meta = load_checkpoint(paths[-1])
-        weights = average_state_dicts(paths)
-    elif which in ("best", "last"):
-        path = ckpt_dir / f"{which}.pt"
-        if not path.is_file():
-            raise ReslstmError(f"missing checkpoint {path}: run stage 3 (train) for this model")
-        meta = load_checkpoint(path)
-        weights = meta["model"]
-    else:
+        return paths
+    if which not in ("best", "last"):
         raise ReslstmError(f"decode.checkpoint={which!r}: use best, last or avg")
+    path = ckpt_dir / f"{which}.pt"
+    if not path.is_file():
+        raise ReslstmError(f"missing checkpoint {path}: run stage 3 (train) for this model")
+    return [path]
+
+
+def load_trained_model(run_dir: Path, which: str = "best", avg_last: int = 3) -> CTCModel:
+    """The model of a finished run: ``best``, ``last``, or ``avg`` of the last epochs."""
+    paths = checkpoint_paths(run_dir, which, avg_last)
+    meta = load_checkpoint(paths[-1])
+    weights = average_state_dicts(paths) if which == "avg" else meta["model"]
     model = build_model(meta["model_cfg"], meta["input_dim"], meta["vocab_size"])
     model.load_state_dict(weights)
     return model.eval()
@@ -82,8 +86,5 @@ def load_trained_model(run_dir: Path, which: str = "best", avg_last: int = 3) ->
 
 def checkpoint_identity(run_dir: Path, which: str, avg_last: int = 3) -> list[list]:
     """Names, sizes and mtimes of the checkpoint files ``load_trained_model`` would read."""
-    ckpt_dir = Path(run_dir) / "checkpoints"
-    paths = (
-        epoch_checkpoints(ckpt_dir)[-avg_last:] if which == "avg" else [ckpt_dir / f"{which}.pt"]
-    )
-    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in paths if p.is_file()]
+    paths = checkpoint_paths(run_dir, which, avg_last)
+    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in paths]
