@@ -7,6 +7,7 @@ Layout of a run directory's ``checkpoints/``: ``last.pt`` (newest state, also mi
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from reslstm.io import atomic_path
 from reslstm.models import CTCModel, build_model
 
 EPOCH_RE = re.compile(r"epoch-(\d+)\.pt$")
+CHECKPOINT_KEYS = frozenset({"model"})
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
@@ -30,10 +32,28 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint with the safe loader only (``weights_only=True``): tensors, numbers,
+    strings and containers of them. A pickle that would build any other object, and so could
+    run code, is refused with one line; nothing in it is executed."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means the same thing here
-        raise ReslstmError(f"checkpoint {path} is unreadable ({e.__class__.__name__}: {e})") from e
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ReslstmError(
+            f"checkpoint {path} holds objects that the safe loader refuses "
+            f"({_first_line(e)}): it was not written by this version of reslstm, or it was "
+            "crafted to run code. Only if you trust where it came from, convert it: "
+            f"reslstm-convert-checkpoint {path}"
+        ) from e
+    except Exception as e:  # noqa: BLE001 - truncated, not a zip, not a torch file: one line
+        raise ReslstmError(f"checkpoint {path} is unreadable ({_first_line(e)})") from e
+    if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state):
+        raise ReslstmError(f"{path} is not a reslstm checkpoint (no {sorted(CHECKPOINT_KEYS)})")
+    return state
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{e.__class__.__name__}: {text[0] if text else ''}"[:300]
 
 
 def epoch_checkpoints(ckpt_dir: Path) -> list[Path]:
@@ -79,8 +99,13 @@ def load_trained_model(run_dir: Path, which: str = "best", avg_last: int = 3) ->
     paths = checkpoint_paths(run_dir, which, avg_last)
     meta = load_checkpoint(paths[-1])
     weights = average_state_dicts(paths) if which == "avg" else meta["model"]
-    model = build_model(meta["model_cfg"], meta["input_dim"], meta["vocab_size"])
-    model.load_state_dict(weights)
+    try:
+        model = build_model(meta["model_cfg"], meta["input_dim"], meta["vocab_size"])
+        model.load_state_dict(weights)
+    except (ValueError, RuntimeError, TypeError, KeyError) as e:
+        raise ReslstmError(
+            f"checkpoint {paths[-1]} does not match its own model config ({_first_line(e)})"
+        ) from e
     return model.eval()
 
 

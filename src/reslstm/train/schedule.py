@@ -1,4 +1,4 @@
-"""Learning-rate schedule: linear warm-up, then newbob halving on dev loss or cosine decay."""
+"""Learning-rate schedule and stopping rule: warm-up, then newbob halving on the dev loss."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ class LRSchedule:
     """Learning rate as a function of the step and of the dev-loss history.
 
     - ``newbob``: after warm-up, multiply the rate by ``factor`` whenever an epoch improves the
-      dev loss by less than ``threshold`` (relative), as in Kaldi/CNTK recipes;
+      dev loss by less than ``threshold`` (relative), as in Kaldi/CNTK recipes, but only once
+      the model *learns* (its greedy dev CER has fallen below the caller's bar): a model still
+      on the CTC blank plateau is never annealed. Training stops after ``max_halvings``
+      halvings (0: never), see :meth:`finished`;
     - ``cosine``: after warm-up, cosine decay to ``min_lr`` over ``total_steps``;
     - ``constant``: warm-up only.
     """
@@ -23,7 +26,10 @@ class LRSchedule:
     factor: float = 0.5
     threshold: float = 0.0
     total_steps: int = 0
+    max_halvings: int = 0
     scale: float = 1.0  # newbob's accumulated halvings
+    halvings: int = 0
+    learning: bool = False  # has the model left the blank plateau (sticky)
     best_dev_loss: float = math.inf
 
     def __post_init__(self) -> None:
@@ -40,12 +46,19 @@ class LRSchedule:
             return warm * cos
         return max(self.min_lr, warm * self.base_lr * self.scale)
 
-    def end_epoch(self, dev_loss: float) -> None:
-        """Newbob: halve the rate when the dev loss stalls."""
-        if self.kind == "newbob" and math.isfinite(self.best_dev_loss):
-            if dev_loss > self.best_dev_loss * (1 - self.threshold):
+    def end_epoch(self, dev_loss: float, learning: bool = True) -> None:
+        """Record an epoch's dev loss; newbob halves the rate when a learning model stalls."""
+        self.learning = self.learning or learning
+        stalled = dev_loss > self.best_dev_loss * (1 - self.threshold)
+        if self.kind == "newbob" and self.learning and math.isfinite(self.best_dev_loss):
+            if stalled:
                 self.scale *= self.factor
+                self.halvings += 1
         self.best_dev_loss = min(self.best_dev_loss, dev_loss)
+
+    def finished(self) -> bool:
+        """The stopping rule: newbob has halved the rate ``max_halvings`` times."""
+        return self.kind == "newbob" and 0 < self.max_halvings <= self.halvings
 
     def state_dict(self) -> dict:
         return asdict(self)

@@ -6,13 +6,11 @@ import json
 import logging
 import math
 import os
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
@@ -27,7 +25,7 @@ from reslstm.features.cmvn import load_cmvn
 from reslstm.features.fbank import make_extractor
 from reslstm.io import atomic_path, atomic_write_json, atomic_write_text, remove_stale_tmp
 from reslstm.models import CTCModel, build_model, count_parameters
-from reslstm.runtime import resolve_device, seed_everything
+from reslstm.runtime import resolve_device, rng_state, seed_everything, set_rng_state
 from reslstm.scoring import score
 from reslstm.tokens import CharTokenizer
 from reslstm.train.checkpoint import load_checkpoint, prune_epochs, save_checkpoint
@@ -128,6 +126,7 @@ class Trainer:
             factor=self.tcfg.newbob_factor,
             threshold=self.tcfg.newbob_threshold,
             total_steps=self._estimate_batches() * self.tcfg.max_epochs,
+            max_halvings=self.tcfg.max_halvings,
         )
         self.dataset = CTCBatches(
             self.tokenizer,
@@ -157,7 +156,8 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        """Train until ``max_epochs`` (resuming if a checkpoint exists); return the summary."""
+        """Train until the stopping rule or ``max_epochs`` (resuming from a checkpoint if there is
+        one); return the summary."""
         self._maybe_resume()
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -175,7 +175,7 @@ class Trainer:
                 self.device,
                 self.dist.world_size,
             )
-        while self.state.epoch <= self.tcfg.max_epochs:
+        while self.state.epoch <= self.tcfg.max_epochs and not self.schedule.finished():
             self._train_epoch()
             self._end_epoch()
         summary = self._summary()
@@ -321,8 +321,8 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------
     @torch.no_grad()
-    def validate(self, with_wer: bool) -> dict[str, float]:
-        """Dev loss (per token) and, optionally, greedy dev WER/CER."""
+    def validate(self) -> dict[str, float]:
+        """Dev loss (per token) and greedy dev WER/CER."""
         self.model.eval()
         sampler = make_sampler(self.dev_cuts, self.tcfg, epoch=0, seed=0)
         loader = DataLoader(
@@ -336,32 +336,26 @@ class Trainer:
             n = int(batch["target_lens"].sum())
             total += float(self._ctc_loss(log_probs, out_lens, batch)) * n
             tokens += n
-            if with_wer:
-                for uid, text, ids in zip(
-                    batch["ids"],
-                    batch["texts"],
-                    greedy_search(log_probs.float(), out_lens),
-                    strict=True,
-                ):
-                    refs[uid], hyps[uid] = text, self.tokenizer.decode(ids)
+            for uid, text, ids in zip(
+                batch["ids"], batch["texts"], greedy_search(log_probs.float(), out_lens), strict=True
+            ):
+                refs[uid], hyps[uid] = text, self.tokenizer.decode(ids)
         self.model.train()
-        metrics = {"dev_loss": total / max(tokens, 1)}
-        if with_wer:
-            scores = score(refs, hyps)
-            metrics.update(dev_wer=scores.wer, dev_cer=scores.cer)
-        return metrics
+        scores = score(refs, hyps)
+        return {"dev_loss": total / max(tokens, 1), "dev_wer": scores.wer, "dev_cer": scores.cer}
 
     def _end_epoch(self) -> None:
         st = self.state
-        with_wer = st.epoch % self.tcfg.wer_every_epochs == 0 or st.epoch == self.tcfg.max_epochs
-        metrics = self.validate(with_wer)
-        self.schedule.end_epoch(metrics["dev_loss"])
+        metrics = self.validate()
+        learning = metrics["dev_cer"] is not None and metrics["dev_cer"] < self.tcfg.learning_cer
+        self.schedule.end_epoch(metrics["dev_loss"], learning)
         record = {
             "epoch": st.epoch,
             "step": st.step,
             "lr": self.optimizer.param_groups[0]["lr"],
             "elapsed_s": round(st.elapsed_s, 2),
             "bad_batches": st.bad_batches,
+            "halvings": self.schedule.halvings,
             **metrics,
         }
         st.history.append(record)
@@ -373,32 +367,21 @@ class Trainer:
                 if k in metrics:
                     self.writer.add_scalar(f"dev/{k[4:]}", metrics[k], st.step)
             self.writer.flush()
-            wer = (
-                f" dev WER {metrics['dev_wer']:.2f}% CER {metrics['dev_cer']:.2f}%"
-                if with_wer
-                else ""
-            )
             log.info(
-                "epoch %d done: step %d, lr %.2e, dev loss %.4f%s, %.0fs elapsed",
+                "epoch %d done: step %d, lr %.2e, dev loss %.4f, greedy dev WER %.2f%% CER %.2f%%, "
+                "halvings %d, %.0fs elapsed",
                 record["epoch"],
                 st.step,
                 record["lr"],
                 metrics["dev_loss"],
-                wer,
+                metrics["dev_wer"] or 0.0,
+                metrics["dev_cer"] or 0.0,
+                self.schedule.halvings,
                 st.elapsed_s,
             )
         self._save(epoch_end=True, best=best)
 
     # ----------------------------------------------------------------------------------------
-    @staticmethod
-    def _rng_state() -> dict[str, Any]:
-        return {
-            "python": random.getstate(),
-            "numpy": np.random.get_state(),
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        }
-
     def _checkpoint(self, rng_by_rank: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
@@ -413,7 +396,7 @@ class Trainer:
         }
 
     def _save(self, epoch_end: bool, best: bool = False) -> None:
-        rng_by_rank = gather_objects(self._rng_state(), self.dist)
+        rng_by_rank = gather_objects(rng_state(), self.dist)
         if self.dist.is_main:
             ckpt = self._checkpoint(rng_by_rank)
             if epoch_end:
@@ -458,12 +441,7 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.schedule.load_state_dict(ckpt["schedule"])
         self.state = TrainState(**ckpt["state"])
-        rng = ckpt["rng"][self.dist.rank]
-        random.setstate(rng["python"])
-        np.random.set_state(rng["numpy"])
-        torch.set_rng_state(rng["torch"])
-        if rng["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
+        set_rng_state(ckpt["rng"][self.dist.rank])
         if self.dist.is_main:
             log.info(
                 "resumed from %s: epoch %d, batch %d, step %d",
@@ -483,12 +461,16 @@ class Trainer:
             "cell": self.model_cfg["cell"],
             "num_layers": self.model_cfg["num_layers"],
             "num_params": count_parameters(self.model),
+            "seed": self.cfg.seed,
             "train_time_s": round(st.elapsed_s, 1),
             "epochs": len(hist),
             "steps": st.step,
             "best_epoch": best.get("epoch"),
             "best_dev_loss": best.get("dev_loss"),
             "final_dev_wer": hist[-1].get("dev_wer") if hist else None,
+            "best_dev_cer": best.get("dev_cer"),
+            "learning": self.schedule.learning,
+            "stopped_by": "halvings" if self.schedule.finished() else "max_epochs",
             "frames_per_s": round(total_frames / max(st.elapsed_s, 1e-9)),
             "bad_batches": st.bad_batches,
             "device": str(self.device),

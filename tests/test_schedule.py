@@ -1,0 +1,73 @@
+"""The learning-rate schedule and the shared stopping rule (newbob halvings, blank plateau)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reslstm.train.schedule import LRSchedule
+
+
+def newbob(**kw: object) -> LRSchedule:
+    args = {"kind": "newbob", "base_lr": 1e-3, "warmup_steps": 10, "min_lr": 1e-6}
+    return LRSchedule(**(args | kw))
+
+
+def test_warmup_then_base_rate() -> None:
+    s = newbob()
+    assert s.lr(0) == pytest.approx(1e-4) and s.lr(9) == pytest.approx(1e-3)
+    assert s.lr(500) == pytest.approx(1e-3)
+
+
+def test_newbob_halves_on_a_stall_and_stops_after_k_halvings() -> None:
+    s = newbob(max_halvings=2)
+    for loss in (3.0, 2.0, 1.5):  # improving: no halving
+        s.end_epoch(loss, learning=True)
+    assert (s.halvings, s.finished()) == (0, False)
+    s.end_epoch(1.6, learning=True)  # worse: halve
+    assert s.halvings == 1 and s.lr(100) == pytest.approx(5e-4) and not s.finished()
+    s.end_epoch(1.4, learning=True)  # better than the best: keep
+    assert s.halvings == 1
+    s.end_epoch(1.45, learning=True)  # worse than the best: halve again
+    assert s.halvings == 2 and s.finished() and s.lr(100) == pytest.approx(2.5e-4)
+
+
+def test_a_model_on_the_blank_plateau_is_never_annealed() -> None:
+    s = newbob(max_halvings=1)
+    for loss in (2.90, 2.91, 2.92, 2.95):  # flat or worse, but not learning yet
+        s.end_epoch(loss, learning=False)
+    assert s.halvings == 0 and not s.finished() and s.lr(100) == pytest.approx(1e-3)
+    s.end_epoch(2.5, learning=True)  # leaves the plateau
+    s.end_epoch(2.6, learning=False)  # learning is sticky: a worse epoch now anneals
+    assert s.halvings == 1 and s.finished()
+
+
+def test_threshold_counts_small_improvements_as_stalls() -> None:
+    s = newbob(threshold=0.01)
+    s.end_epoch(2.0, learning=True)
+    s.end_epoch(1.99, learning=True)  # 0.5 % better < 1 %
+    assert s.halvings == 1
+
+
+def test_no_early_stop_when_max_halvings_is_zero_or_not_newbob() -> None:
+    s = newbob(max_halvings=0)
+    for loss in (1.0, 2.0, 3.0, 4.0):
+        s.end_epoch(loss, learning=True)
+    assert s.halvings == 3 and not s.finished()
+    c = LRSchedule("cosine", 1e-3, 0, 1e-5, total_steps=100, max_halvings=1)
+    c.end_epoch(1.0)
+    c.end_epoch(2.0)
+    assert not c.finished() and c.lr(100) == pytest.approx(1e-5)
+
+
+def test_state_round_trip() -> None:
+    s = newbob(max_halvings=3)
+    s.end_epoch(2.0, learning=True)
+    s.end_epoch(2.5, learning=True)
+    t = newbob(max_halvings=3)
+    t.load_state_dict(s.state_dict())
+    assert t == s
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="use newbob, cosine or constant"):
+        newbob(kind="step")
