@@ -81,3 +81,18 @@ def test_write_scores(tmp_path: Path) -> None:
     ]
     errors = (out / "errors.txt").read_text()
     assert "CAT -> BAT" in errors and "DOWN" in errors and "HELLO" in errors
+
+
+def test_subsets_are_scored_into_scores_json(tmp_path: Path) -> None:
+    refs = {"o1": "a b", "n1": "c d e", "n2": "f"}
+    hyps = {"o1": "a x", "n1": "c d e", "n2": ""}
+    subsets = {
+        "overlapped": score({"o1": refs["o1"]}, {"o1": hyps["o1"]}),
+        "non_overlapped": score({k: refs[k] for k in ("n1", "n2")}, hyps),
+    }
+    write_scores(score(refs, hyps), tmp_path, subsets)
+    summary = json.loads((tmp_path / "scores.json").read_text())
+    assert summary["wer"] == pytest.approx(100 * 2 / 6)
+    assert summary["overlapped"]["wer"] == pytest.approx(50.0)
+    assert summary["non_overlapped"]["wer"] == pytest.approx(25.0)
+    assert summary["overlapped"]["num_utts"] + summary["non_overlapped"]["num_utts"] == 3

@@ -24,6 +24,12 @@ from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_json, atomic_write_text, clear_done, is_done, mark_done
 from reslstm.runtime import resolve_device
 from reslstm.scoring import score, write_scores
+from reslstm.scoring.overlap import (
+    SUBSETS,
+    overlapped_ids,
+    split_supervisions,
+    supervision_segments,
+)
 from reslstm.tokens import CharTokenizer
 from reslstm.train.checkpoint import checkpoint_identity, load_trained_model
 from reslstm.train.data import CTCBatches, load_cuts
@@ -127,23 +133,43 @@ def _read_tsv(path: Path) -> dict[str, str]:
     return {r[0]: (r[1] if len(r) > 1 else "") for r in rows}
 
 
+def overlap_flags(manifest_dir: Path, split: str) -> dict[str, bool]:
+    """Cut id -> whether its segment is overlapped (:mod:`reslstm.scoring.overlap`)."""
+    overlapped = overlapped_ids(supervision_segments(split_supervisions(manifest_dir, split)))
+    cuts_path = manifest_dir / f"cuts_{split}.jsonl.gz"
+    if not cuts_path.is_file():
+        raise ReslstmError(f"missing {cuts_path}: run stage 0 (data) first")
+    return {c.id: c.supervisions[0].id in overlapped for c in load_cuts(cuts_path)}
+
+
 def score_run(cfg: DictConfig) -> None:
-    """Stage 5: score every finished decode directory of one run and print its WER lines."""
+    """Stage 5: score every finished decode directory of one run and print its WER lines.
+
+    Each split is scored on all segments and on the overlapped and non-overlapped ones.
+    """
     run_dir, d = Path(cfg.paths.run_dir), cfg.decode
     found = False
     for split in d.splits:
+        flags: dict[str, bool] | None = None
         for m in d.methods:
             out = run_dir / "decode" / f"{split}_{m}"
             if not is_done(out):
                 log.warning("%s: no finished decode in %s (run stage 4)", run_dir.name, out)
                 continue
             found = True
-            scores = score(
-                _read_tsv(out / "refs.tsv"),
-                _read_tsv(out / "hyps.tsv"),
-                normalization=d.normalization,
-            )
-            write_scores(scores, out)
+            if flags is None:
+                flags = overlap_flags(Path(cfg.paths.manifest_dir), split)
+            refs, hyps = _read_tsv(out / "refs.tsv"), _read_tsv(out / "hyps.tsv")
+            subsets = {}
+            for name, want in zip(SUBSETS, (True, False), strict=True):
+                ids = {i for i in refs if flags.get(i, False) == want}
+                subsets[name] = score(
+                    {i: refs[i] for i in ids},
+                    {i: h for i, h in hyps.items() if i in ids},
+                    normalization=d.normalization,
+                )
+            scores = score(refs, hyps, normalization=d.normalization)
+            write_scores(scores, out, subsets)
             print(f"{run_dir.name} {split} {m}: {(out / 'wer').read_text().strip()}")
     if not found:
         raise ReslstmError(f"nothing to score in {run_dir / 'decode'}: run stage 4 (decode) first")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from reslstm.io import atomic_write_json, atomic_write_text
 from reslstm.scoring.wer import ErrorCounts, Scores
@@ -71,12 +73,21 @@ def errors_text(scores: Scores, top: int = TOP_CONFUSIONS) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_scores(scores: Scores, out_dir: str | Path) -> None:
-    """Write ``per_utt.tsv``, ``errors.txt``, ``wer`` and ``scores.json`` into ``out_dir``."""
+def write_scores(
+    scores: Scores, out_dir: str | Path, subsets: Mapping[str, Scores] | None = None
+) -> None:
+    """Write ``per_utt.tsv``, ``errors.txt``, ``wer`` and ``scores.json`` into ``out_dir``.
+
+    ``subsets`` (e.g. overlapped / non-overlapped segments) go into ``scores.json`` under
+    their names, each with the same keys as the whole set.
+    """
     out = Path(out_dir)
     atomic_write_text(out / "per_utt.tsv", per_utt_tsv(scores))
     atomic_write_text(out / "errors.txt", errors_text(scores))
     atomic_write_text(
         out / "wer", f"{kaldi_line('WER', scores.words)} {kaldi_line('CER', scores.chars)}\n"
     )
-    atomic_write_json(out / "scores.json", summary_json(scores))
+    summary: dict[str, Any] = summary_json(scores)
+    for name, sub in (subsets or {}).items():
+        summary[name] = summary_json(sub)
+    atomic_write_json(out / "scores.json", summary)
