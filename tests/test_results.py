@@ -17,9 +17,19 @@ RUNS = {
 }
 
 
-def make_run(root: Path, model: str, layers: int, params: int, dev: float, test: float) -> None:
-    run = root / f"{model}_L{layers}"
-    summary = {"model": model, "num_layers": layers, "num_params": params}
+def make_run(
+    root: Path,
+    model: str,
+    layers: int,
+    params: int,
+    dev: float,
+    test: float,
+    tag: str = "",
+    seed: int = 42,
+) -> None:
+    """A finished run; overlapped WER is 1.2x and non-overlapped 0.9x the overall WER."""
+    run = root / f"{model}_L{layers}{tag}"
+    summary = {"model": model, "num_layers": layers, "num_params": params, "seed": seed}
     summary |= {"train_time_s": 5400.0, "epochs": 2, "steps": 100, "best_dev_loss": 1.0}
     (run / "decode").mkdir(parents=True)
     (run / "train_summary.json").write_text(json.dumps(summary))
@@ -30,7 +40,9 @@ def make_run(root: Path, model: str, layers: int, params: int, dev: float, test:
     for split, wer in (("dev", dev), ("test", test)):
         out = run / "decode" / f"{split}_beam_lm"
         out.mkdir()
-        (out / "scores.json").write_text(json.dumps({"wer": wer, "cer": wer / 2}))
+        subsets = {"overlapped": {"wer": 1.2 * wer, "num_utts": 3}}
+        subsets["non_overlapped"] = {"wer": 0.9 * wer, "num_utts": 9}
+        (out / "scores.json").write_text(json.dumps({"wer": wer, "cer": wer / 2} | subsets))
 
 
 def test_collect_runs_tolerates_missing_pieces(tmp_path: Path) -> None:
@@ -65,21 +77,49 @@ def test_write_results_table_paper_figures_and_plots(tmp_path: Path) -> None:
     beam_table, greedy_table = text.split("### Decoding: `greedy`")
     lines = [line for line in beam_table.splitlines() if line.startswith("| ") and "_lstm" in line]
     rows = {tuple(c.strip() for c in line.split("|")[1:3]): line for line in lines}
+    # params, epochs, dev all / over / non-over, test likewise, CERs, rel. change of non-over
+    # WER against the same model's 3 layers, the paper's over / non-over figures, train time
     assert (
-        "| 30.00 M | 56.00 | 59.28 | 28.00 | 29.64 | +12.0 % / +14.0 % | 1.5 h | 2 |"
-        in (rows[("plain_lstm", "10")])
+        "| 30.00 M | 2 | 56.0 / 67.2 / 50.4 | 59.3 / 71.1 / 53.4 | 28.0 | 29.6 "
+        "| +12.0 % / +14.0 % | 56.3 / 48.2 | 1.5 h |" in rows[("plain_lstm", "10")]
     )
-    assert "| 11.00 M | 49.00 | 50.00 |" in rows[("highway_lstm", "3")]
-    # The 10-layer highway run is missing: a row of dashes.
-    assert rows[("highway_lstm", "10")].count("–") == 9
-    assert "+13.7 %" in text and "41.0 %" in text and "asclite" in text and "jiwer" in text
-    # Paper table: ours for plain 10 vs 3, residual 10-layer WER, residual vs plain params.
-    assert "| 10- vs 3-layer plain LSTM, WER (rel.) | +13.7 % | +14.0 % |" in text
-    assert "| 10-layer residual LSTM, WER | 41.0 % | 47.0 % |" in text
-    assert "| 10- vs 3-layer highway LSTM, WER (rel.) | +6.2 % | – |" in text
+    assert "| 11.00 M | 2 | 49.0 / 58.8 / 44.1 |" in rows[("highway_lstm", "3")]
+    # Five-layer rows and the 10-layer highway run are missing: dashes, the paper's figures.
+    assert rows[("highway_lstm", "10")].count("–") == 13 and "53.5 / 44.8" in text
+    assert ("residual_lstm", "5") in rows
     # Both decode methods get a table; greedy has the one value written.
     assert "### Decoding: `beam_lm`" in beam_table
-    assert "| plain_lstm | 3 | 10.00 M | 60.00 | – | 30.00 | – | – |" in greedy_table
+    assert "| plain_lstm | 3 | 10.00 M | 2 | 60.0 / – / – | – / – / – | 30.0 | – |" in greedy_table
+    # The claims, checked on the non-overlapped WER: plain 10 vs 3 holds on dev and test.
+    claims = text.split("## The paper's claims")[1]
+    assert "| plain 10 layers worse than plain 3 | +13.7 % | +12.0 % | ✓ | +14.0 % | ✓ |" in claims
+    assert "| residual 5 layers no worse than residual 3 | -1.2 % | – | – | – | – |" in claims
+    assert "asclite" in text and "jiwer" in text and "overlapped" in text
+
+
+def test_untrained_runs_are_flagged_and_fail_their_claims(tmp_path: Path) -> None:
+    for (model, layers), values in RUNS.items():
+        make_run(tmp_path, model, layers, *values)
+    summary = tmp_path / "plain_lstm_L10" / "train_summary.json"
+    summary.write_text(json.dumps(json.loads(summary.read_text()) | {"learning": False}))
+    text = write_results(tmp_path)
+    row = next(r for r in text.splitlines() if r.startswith("| plain_lstm | 10 |"))
+    assert "2 (untrained)" in row and "| untrained |" in row
+    assert "| plain 10 layers worse than plain 3 | +13.7 % | untrained: plain_lstm L10 | ✗ |" in text
+
+
+def test_seed_runs_give_mean_and_std_and_claims_held_per_seed(tmp_path: Path) -> None:
+    for seed, shift in ((42, 0.0), (1, 2.0)):
+        tag = "" if seed == 42 else f"_seed{seed}"
+        for (model, layers), (params, dev, test) in RUNS.items():
+            make_run(tmp_path, model, layers, params, dev + shift, test + shift, tag, seed)
+    text = write_results(tmp_path)
+    assert "## Over 2 seeds (1, 42)" in text
+    row = next(r for r in text.splitlines() if r.startswith("| plain_lstm | 10 | 2 |"))
+    assert "| 57.0 ± 1.4 |" in row
+    assert "| plain 10 layers worse than plain 3 | 2/2 | 2/2 |" in text
+    # seed runs stay out of the main table
+    assert "_seed1 |" not in text
 
 
 def test_write_results_without_runs(tmp_path: Path) -> None:
