@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -46,12 +47,13 @@ def test_all_stages_produce_the_table(recipe: Path) -> None:
             assert (run / "train_summary.json").is_file()
             for split in ("dev", "test"):
                 for method in ("greedy", "beam_lm"):
-                    assert (
-                        (run / "decode" / f"{split}_{method}" / "wer")
-                        .read_text()
-                        .startswith("%WER")
-                    )
+                    out = run / "decode" / f"{split}_{method}"
+                    assert (out / "wer").read_text().startswith("%WER")
+                    scores = json.loads((out / "scores.json").read_text())
+                    subsets = scores["overlapped"]["num_utts"] + scores["non_overlapped"]["num_utts"]
+                    assert subsets == scores["num_utts"]
         assert f"| {model} | 2 |" in results
+    assert "## The paper's claims, checked" in results
     assert (corpus / "wer_by_depth.png").stat().st_size > 0
     assert (corpus / "dev_loss.png").stat().st_size > 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .cells import INIT_SCHEMES
 from .ctc_model import CTCModel
 from .frontend import FrontEnd
 from .recurrent import LSTMStack
@@ -20,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "subsampling": 3,
     "residual_output_peephole": "none",
     "impl": "auto",
+    "init": "glorot",
 }
 REQUIRED = ("cell", "cell_dim", "proj_dim")
 
@@ -66,6 +68,7 @@ def validate_config(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
         cfg["residual_output_peephole"] == "none" or cfg["peepholes"],
         "residual_output_peephole=full needs peepholes=true",
     )
+    _check(cfg["init"] in INIT_SCHEMES, f"init must be one of {INIT_SCHEMES}")
     _check(cfg["impl"] in IMPL_CHOICES, f"impl must be one of {IMPL_CHOICES}")
     cfg["impl"] = resolve_impl(cfg["impl"], cfg["cell"], bool(cfg["peepholes"]))
     return cfg
@@ -87,5 +90,6 @@ def build_model(model_cfg: Mapping[str, Any], input_dim: int, vocab_size: int) -
         dropout=float(cfg["dropout"]),
         residual_output_peephole=cfg["residual_output_peephole"],
         impl=cfg["impl"],
+        init=cfg["init"],
     )
     return CTCModel(frontend, encoder, vocab_size)

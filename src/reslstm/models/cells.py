@@ -21,6 +21,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+INIT_SCHEMES = ("glorot", "uniform")
+
 
 class LSTMCellBase(nn.Module):
     """Parameters and step equations shared by all cells (input, forget, cell-input gates).
@@ -55,13 +57,36 @@ class LSTMCellBase(nn.Module):
         # Diagonal peepholes, rows w_ci, w_cf (, w_co for plain/highway); none when disabled.
         self.peephole = nn.Parameter(torch.empty(n_peepholes, cell_size)) if n_peepholes else None
 
-    def reset_parameters(self) -> None:
-        """U(-1/sqrt(n_c), 1/sqrt(n_c)) for every tensor, then forget-gate bias 1."""
+    def reset_parameters(self, scheme: str = "glorot") -> None:
+        """Initialise every tensor; the forget-gate bias b_f is 1 in both schemes.
+
+        ``glorot``: each of the paper's weight matrices (W_xi, W_hi, W_xf, ..., W_p, W_xd, W_h)
+        Glorot-uniform on its own (bound sqrt(6 / (fan_in + fan_out))), zero biases, peepholes
+        U(-1/sqrt(n_c), 1/sqrt(n_c)). It keeps the size of signals and gradients through a
+        10-layer stack; ``uniform`` is ``torch.nn.LSTM``'s U(-1/sqrt(n_c), 1/sqrt(n_c)) for
+        every tensor, which shrinks the gradient ~5x per plain layer (docs/training.md).
+        """
+        if scheme not in INIT_SCHEMES:
+            raise ValueError(f"init must be one of {INIT_SCHEMES}, got {scheme!r}")
         bound = 1.0 / math.sqrt(self.cell_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        for name, p in self.named_parameters():
+            if scheme == "uniform" or "peephole" in name:  # diagonal weights: w_c*, w_cd, w_ld
+                nn.init.uniform_(p, -bound, bound)
+            elif name.startswith("bias"):
+                nn.init.zeros_(p)
+            elif name in ("weight_ih", "weight_hh"):  # W_xi, W_xf, W_xc, W_xo (W_h* alike)
+                with torch.no_grad():
+                    for gate in self.gate_rows():
+                        nn.init.xavier_uniform_(p[gate])
+            else:  # W_p, W_xd, the residual W_h (weight_sc), W_co
+                nn.init.xavier_uniform_(p)
         with torch.no_grad():
             self.bias[self.cell_size : 2 * self.cell_size].fill_(1.0)
+
+    def gate_rows(self) -> list[slice]:
+        """Rows of ``weight_ih`` / ``weight_hh`` / ``bias`` of each gate: i, f, g (c), o."""
+        n = self.cell_size
+        return [slice(0, n), slice(n, 2 * n), slice(2 * n, 3 * n), slice(3 * n, self.rec_gates)]
 
     # -- input side (all time steps at once) -------------------------------------------------
     def input_side(self, x: Tensor, lower: Tensor | None) -> tuple[Tensor, Tensor | None]:

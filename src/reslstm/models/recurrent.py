@@ -123,6 +123,7 @@ class LSTMStack(nn.Module):
         dropout: float = 0.0,
         residual_output_peephole: str = "none",
         impl: str = "fused",
+        init: str = "glorot",
     ) -> None:
         super().__init__()
         if impl not in IMPLS:
@@ -150,6 +151,9 @@ class LSTMStack(nn.Module):
             layers.append(LSTMLayer(cells, impl))
         self.layers = nn.ModuleList(layers)
         self.dropout = nn.Dropout(dropout)
+        for module in self.modules():
+            if isinstance(module, LSTMCellBase):
+                module.reset_parameters(init)
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         """``x``: ``[B, T, F]``, ``lengths``: ``[B]`` -> ``[B, T, D * n_p]`` (zero past lengths)."""
