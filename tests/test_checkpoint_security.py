@@ -146,7 +146,9 @@ def test_old_format_is_refused_then_converted_and_resumes_the_same_rng(tmp_path:
 
 def test_no_full_pickle_loads_remain_in_the_code() -> None:
     src = Path(__file__).resolve().parents[1] / "src"
-    offenders = [p.relative_to(src) for p in src.rglob("*.py") if "weights_only=False" in p.read_text()]
+    offenders = [
+        p.relative_to(src) for p in src.rglob("*.py") if "weights_only=False" in p.read_text()
+    ]
     assert offenders == []
 
 

@@ -50,7 +50,9 @@ def test_all_stages_produce_the_table(recipe: Path) -> None:
                     out = run / "decode" / f"{split}_{method}"
                     assert (out / "wer").read_text().startswith("%WER")
                     scores = json.loads((out / "scores.json").read_text())
-                    subsets = scores["overlapped"]["num_utts"] + scores["non_overlapped"]["num_utts"]
+                    subsets = (
+                        scores["overlapped"]["num_utts"] + scores["non_overlapped"]["num_utts"]
+                    )
                     assert subsets == scores["num_utts"]
         assert f"| {model} | 2 |" in results
     assert "## The paper's claims, checked" in results

@@ -105,7 +105,9 @@ def test_untrained_runs_are_flagged_and_fail_their_claims(tmp_path: Path) -> Non
     text = write_results(tmp_path)
     row = next(r for r in text.splitlines() if r.startswith("| plain_lstm | 10 |"))
     assert "2 (untrained)" in row and "| untrained |" in row
-    assert "| plain 10 layers worse than plain 3 | +13.7 % | untrained: plain_lstm L10 | ✗ |" in text
+    assert (
+        "| plain 10 layers worse than plain 3 | +13.7 % | untrained: plain_lstm L10 | ✗ |" in text
+    )
 
 
 def test_seed_runs_give_mean_and_std_and_claims_held_per_seed(tmp_path: Path) -> None:

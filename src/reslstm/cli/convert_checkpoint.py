@@ -1,4 +1,4 @@
-"""Convert checkpoints of older reslstm versions to the safe format (``reslstm-convert-checkpoint``).
+"""Convert older checkpoints to the safe format (``reslstm-convert-checkpoint``).
 
 Older checkpoints stored numpy's RNG state as a numpy array, which the safe loader
 (``weights_only=True``) refuses. This command loads each given file with the safe loader plus
@@ -21,7 +21,6 @@ import torch
 
 from reslstm.errors import ReslstmError
 from reslstm.train.checkpoint import load_checkpoint, save_checkpoint
-
 
 _np_core = getattr(np, "_core", None) or np.core
 # What a pickled numpy array needs, and nothing more.

@@ -105,7 +105,10 @@ def check_claims(
     def baselines_close() -> tuple[bool, str]:
         values = [w(p3), w(h3), w(r3)]
         spread = 100.0 * (max(values) - min(values)) / min(values)
-        return spread <= BASELINE_SPREAD, f"{spread:.1f} % ({', '.join(f'{v:.2f}' for v in values)})"
+        return (
+            spread <= BASELINE_SPREAD,
+            f"{spread:.1f} % ({', '.join(f'{v:.2f}' for v in values)})",
+        )
 
     claims = [
         claim("plain 10 layers worse than plain 3", "+13.7 %", [p10, p3], lambda: worse(p10, p3)),
@@ -115,9 +118,14 @@ def check_claims(
             [h10, h3, p10, p3],
             highway_less_than_plain,
         ),
-        claim("residual 5 layers no worse than residual 3", "-1.2 %", [r5, r3], lambda: no_worse(r5)),
         claim(
-            "residual 10 layers no worse than residual 3", "-2.1 %", [r10, r3], lambda: no_worse(r10)
+            "residual 5 layers no worse than residual 3", "-1.2 %", [r5, r3], lambda: no_worse(r5)
+        ),
+        claim(
+            "residual 10 layers no worse than residual 3",
+            "-2.1 %",
+            [r10, r3],
+            lambda: no_worse(r10),
         ),
         claim("residual 10 layers the best of the nine", "41.0 %", grid, best_of_all),
         claim(

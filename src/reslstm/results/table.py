@@ -165,7 +165,9 @@ def _grid_claims(
         for c in cells
         if (c[0], "", c[1]) in runs
     }
-    untrained = frozenset(c for c in cells if is_untrained(runs.get((c[0], "", c[1])), learning_cer))
+    untrained = frozenset(
+        c for c in cells if is_untrained(runs.get((c[0], "", c[1])), learning_cer)
+    )
     return check_claims(wer, params, untrained)
 
 
@@ -259,7 +261,7 @@ def results_markdown(
     lines += [
         "WER and CER in %. Epochs: trained until the shared stopping rule (or the epoch limit); "
         f"`{UNTRAINED}`: the model never left the CTC blank plateau (greedy dev CER ≥ "
-        f"{learning_cer:g} %). A missing run or value shows as \"{MISSING}\".",
+        f'{learning_cer:g} %). A missing run or value shows as "{MISSING}".',
         _segment_counts(main, method),
         "",
         "![WER by depth](wer_by_depth.png) ![Dev loss](dev_loss.png)",

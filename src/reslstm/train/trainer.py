@@ -337,7 +337,10 @@ class Trainer:
             total += float(self._ctc_loss(log_probs, out_lens, batch)) * n
             tokens += n
             for uid, text, ids in zip(
-                batch["ids"], batch["texts"], greedy_search(log_probs.float(), out_lens), strict=True
+                batch["ids"],
+                batch["texts"],
+                greedy_search(log_probs.float(), out_lens),
+                strict=True,
             ):
                 refs[uid], hyps[uid] = text, self.tokenizer.decode(ids)
         self.model.train()
