@@ -28,9 +28,9 @@ if [[ -z "${RESLSTM_FORCE_SETUP:-}" && -f "$stamp" && "$(cat "$stamp")" == "$inp
   exit 0
 fi
 
-# --- 1. Debian packages: TTS voices for the mini corpus, libsndfile ----------------------
+# --- 1. Debian packages: TTS voices for the mini corpus, libsndfile, NIST SCTK (asclite) ------
 apt_packages=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
-              festlex-cmu festlex-poslex libsndfile1)
+              festlex-cmu festlex-poslex libsndfile1 sctk)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,8 @@ import torch
 from reslstm.decode.beam import LexiconBeamDecoder
 from reslstm.decode.greedy import greedy_search
 from reslstm.decode.lexicon import write_lexicon
+from reslstm.decode.stage import greedy_decoder
+from reslstm.decode.timing import TimedWord, text_of
 from reslstm.lm.ngram import train_ngram, write_arpa
 from reslstm.tokens import CharTokenizer
 
@@ -80,3 +82,21 @@ def test_beam_with_lm_prefers_the_in_lm_sentence(lang_dir: Path) -> None:
     assert decoder.decode(log_probs, lengths) == ["THE CAT SAT"]
     decoder = LexiconBeamDecoder(lang_dir / "tokens.txt", lang_dir / "lexicon.txt", lm, nbest=2)
     assert decoder.decode_nbest(log_probs, lengths) == [["THE CAT SAT", "THE BAT SAT"]]
+
+
+def test_greedy_words_carry_the_frames_of_their_tokens() -> None:
+    seq = ["<blk>", "C", "C", "A", "<blk>", "A", "T", "|", "|", "O", "N", "<blk>", "T"]
+    log_probs = posteriors([{tok: 1.0} for tok in seq])[None]
+    words = greedy_decoder(TOKENIZER)(log_probs, torch.tensor([len(seq)]))[0]
+    # C at 1, A at 3, A at 5, T at 6 (first frame of each run); O at 9, N at 10; T at 12
+    assert words == [TimedWord("CAAT", 1, 7), TimedWord("ONT", 9, 13)]
+    assert text_of(words) == TOKENIZER.decode(greedy_search(log_probs, torch.tensor([13]))[0])
+
+
+def test_beam_words_are_timed_by_the_tokens_that_spell_them(lang_dir: Path) -> None:
+    frames = spell("THE CAT SAT", blanks=1)  # token k at frame 2k
+    decoder = LexiconBeamDecoder(lang_dir / "tokens.txt", lang_dir / "lexicon.txt", None, 20)
+    words = decoder.decode_timed(posteriors(frames)[None], torch.tensor([len(frames)]))[0]
+    assert [w.word for w in words] == ["THE", "CAT", "SAT"]
+    assert words[0] == TimedWord("THE", 0, 5)  # T at 0, H at 2, E at 4; "|" at 6
+    assert words[1] == TimedWord("CAT", 8, 13) and words[2] == TimedWord("SAT", 16, 21)

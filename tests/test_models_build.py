@@ -21,7 +21,7 @@ def test_hydra_configs_build(name, size):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=[f"model={name}", f"model/size={size}"])
     assert cfg.model.name == name and cfg.model.cell == name.split("_")[0]
-    assert cfg.model.cell_dim == {"small": 256, "paper": 1024}[size]
+    assert cfg.model.cell_dim == {"small": 128, "paper": 1024}[size]
     if size == "small":
         model = build_model(cfg.model, 80, 30)
         assert isinstance(model, CTCModel)

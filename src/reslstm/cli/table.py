@@ -12,7 +12,10 @@ from reslstm.results import write_results
 def main(cfg: DictConfig) -> None:
     corpus_dir = Path(cfg.paths.exp_dir) / cfg.data.name
     method = "beam_lm" if "beam_lm" in cfg.decode.methods else cfg.decode.methods[0]
-    print(write_results(corpus_dir, method=method, learning_cer=cfg.train.learning_cer))
+    text = write_results(
+        corpus_dir, method, learning_cer=cfg.train.learning_cer, primary=cfg.score.primary
+    )
+    print(text)
     print(f"(written to {corpus_dir / 'RESULTS.md'}, plots beside it)")
 
 

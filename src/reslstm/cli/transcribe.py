@@ -19,6 +19,7 @@ from lhotse.features import FeatureExtractor
 from omegaconf import OmegaConf
 
 from reslstm.decode.stage import make_decoders
+from reslstm.decode.timing import text_of
 from reslstm.errors import ReslstmError
 from reslstm.features.fbank import make_extractor
 from reslstm.runtime import resolve_device, set_threads
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
                 log_probs, lens = model(
                     feats[None].to(device), torch.tensor([len(feats)], device=device)
                 )
-            print(f"{path}\t{decode(log_probs.float().cpu(), lens.cpu())[0]}", flush=True)
+            words = decode(log_probs.float().cpu(), lens.cpu())[0]
+            print(f"{path}\t{text_of(words)}", flush=True)
     except ReslstmError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torchaudio.models.decoder import ctc_decoder
 
+from reslstm.decode.timing import TimedWord, spell_out
 from reslstm.tokens import BLANK, WORD_SEP, CharTokenizer
 
 
@@ -37,7 +38,9 @@ class LexiconBeamDecoder:
     ) -> None:
         # tokens.txt lines are "<token> <id>"; flashlight would read every field of a line as a
         # token, so pass the tokens as a list in id order instead of the file.
-        tokens = list(CharTokenizer.from_file(tokens_file).tokens)
+        tokenizer = CharTokenizer.from_file(tokens_file)
+        tokens = list(tokenizer.tokens)
+        self._sep = tokenizer.sep_id
         self._decoder = ctc_decoder(
             lexicon=str(lexicon_file),
             tokens=tokens,
@@ -63,3 +66,20 @@ class LexiconBeamDecoder:
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:
         """The best transcript per utterance; ``log_probs`` ``[B, T, V]``, ``lengths`` ``[B]``."""
         return [nbest[0] if nbest else "" for nbest in self.decode_nbest(log_probs, lengths)]
+
+    def decode_timed(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[TimedWord]]:
+        """The best hypothesis per utterance as words with the frames of their tokens."""
+        emissions = log_probs.detach().to("cpu", torch.float32).contiguous()
+        hyps = self._decoder(emissions, lengths.detach().to("cpu", torch.int64))
+        # flashlight's timesteps count from 1 (step 0 holds the leading word separator it adds)
+        return [
+            spell_out(
+                utt[0].words,
+                utt[0].tokens.tolist(),
+                [max(0, t - 1) for t in utt[0].timesteps.tolist()],
+                self._sep,
+            )
+            if utt
+            else []
+            for utt in hyps
+        ]

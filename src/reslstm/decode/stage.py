@@ -13,17 +13,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from lhotse import CutSet
 from lhotse.dataset import DynamicCutSampler
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from reslstm.decode.beam import LexiconBeamDecoder
-from reslstm.decode.greedy import greedy_search
+from reslstm.decode.greedy import greedy_search_timed
+from reslstm.decode.timing import TimedWord, group_words, text_of, to_seconds
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_json, atomic_write_text, clear_done, is_done, mark_done
 from reslstm.runtime import resolve_device
-from reslstm.scoring import score, write_scores
+from reslstm.scoring import normalize, score, write_scores
+from reslstm.scoring.meeting import (
+    HypWord,
+    RefSegment,
+    ctm_text,
+    meeting_scores,
+    meeting_wers,
+    seglst_json,
+    stm_text,
+)
 from reslstm.scoring.overlap import (
     SUBSETS,
     overlapped_ids,
@@ -35,8 +46,21 @@ from reslstm.train.checkpoint import checkpoint_identity, load_trained_model
 from reslstm.train.data import CTCBatches, load_cuts
 
 log = logging.getLogger(__name__)
+DECODE_OUTPUTS = ["refs.tsv", "hyps.tsv", "hyp.ctm", "hyp.seglst.json", "decode.json"]
 
-Decoder = Callable[[torch.Tensor, torch.Tensor], list[str]]
+# (log_probs [B, T, V], lengths [B]) -> per utterance, its words with their output frames
+Decoder = Callable[[torch.Tensor, torch.Tensor], list[list[TimedWord]]]
+
+
+def greedy_decoder(tokenizer: CharTokenizer) -> Decoder:
+    """Greedy CTC search, each word timed by the frames its tokens were emitted in."""
+    spelling = dict(enumerate(tokenizer.tokens))
+
+    def decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[TimedWord]]:
+        found = greedy_search_timed(log_probs, lengths, tokenizer.blank_id)
+        return [group_words(ids, frames, tokenizer.sep_id, spelling) for ids, frames in found]
+
+    return decode
 
 
 def make_decoders(cfg: DictConfig, tokenizer: CharTokenizer) -> dict[str, Decoder]:
@@ -46,9 +70,7 @@ def make_decoders(cfg: DictConfig, tokenizer: CharTokenizer) -> dict[str, Decode
     decoders: dict[str, Decoder] = {}
     for method in d.methods:
         if method == "greedy":
-            decoders[method] = lambda lp, lens: [
-                tokenizer.decode(ids) for ids in greedy_search(lp, lens, tokenizer.blank_id)
-            ]
+            decoders[method] = greedy_decoder(tokenizer)
         elif method == "beam_lm":
             for name in ("tokens.txt", "lexicon.txt", "lm.arpa"):
                 if not (lang / name).is_file():
@@ -62,7 +84,7 @@ def make_decoders(cfg: DictConfig, tokenizer: CharTokenizer) -> dict[str, Decode
                 word_score=d.word_score,
                 beam_threshold=d.beam_threshold,
                 nbest=d.nbest,
-            ).decode
+            ).decode_timed
         else:
             raise ReslstmError(f"decode.methods: unknown method {method!r} (greedy, beam_lm)")
     return decoders
@@ -72,6 +94,7 @@ def decode_run(cfg: DictConfig) -> None:
     """Stage 4: decode ``decode.splits`` of one run with every method (skips finished ones)."""
     run_dir, d = Path(cfg.paths.run_dir), cfg.decode
     key = {
+        "outputs": DECODE_OUTPUTS,  # a decode of an older layout is redone
         "checkpoint": checkpoint_identity(run_dir, d.checkpoint, d.avg_last),
         "decode": OmegaConf.to_container(d, resolve=True),
         "lang": (Path(cfg.paths.lang_dir) / ".done").read_text()
@@ -93,7 +116,7 @@ def decode_run(cfg: DictConfig) -> None:
         cuts = load_cuts(Path(cfg.paths.fbank_dir) / f"cuts_{split}.jsonl.gz")
         audio_s = sum(c.duration for c in cuts)
         refs = {c.id: c.supervisions[0].text for c in cuts}
-        hyps: dict[str, dict[str, str]] = {m: {} for m in d.methods}
+        hyps: dict[str, dict[str, list[TimedWord]]] = {m: {} for m in d.methods}
         seconds = dict.fromkeys(d.methods, 0.0)
         loader = DataLoader(
             CTCBatches(tokenizer),
@@ -116,16 +139,52 @@ def decode_run(cfg: DictConfig) -> None:
                     seconds[m] += forward_s + time.perf_counter() - start
                 bar.update(len(batch["ids"]))
         bar.close()
+        frame_s = to_seconds(1, cfg.features.frame_shift, model.frontend.subsampling)
+        atomic_write_text(
+            run_dir / "decode" / f"{split}.stm", stm_text(ref_segments(cuts, d.normalization))
+        )
         for m in d.methods:
             ids = sorted(refs)
             atomic_write_text(out[split, m] / "refs.tsv", "".join(f"{i}\t{refs[i]}\n" for i in ids))
             atomic_write_text(
-                out[split, m] / "hyps.tsv", "".join(f"{i}\t{hyps[m][i]}\n" for i in ids)
+                out[split, m] / "hyps.tsv", "".join(f"{i}\t{text_of(hyps[m][i])}\n" for i in ids)
             )
+            words = hyp_words(cuts, hyps[m], frame_s)
+            atomic_write_text(out[split, m] / "hyp.ctm", ctm_text(words))
+            atomic_write_text(out[split, m] / "hyp.seglst.json", seglst_json(words))
             rtf = seconds[m] / max(audio_s, 1e-9)
             atomic_write_json(out[split, m] / "decode.json", {"rtf": rtf, "audio_s": audio_s})
             mark_done(out[split, m], key)
             log.info("%s %s %s: %d utterances, RTF %.4f", run_dir.name, split, m, len(ids), rtf)
+
+
+def ref_segments(cuts: CutSet, normalization: str) -> list[RefSegment]:
+    """The STM segments of the decoded cuts: speaker, times in the recording, normalised text."""
+    return [
+        RefSegment(
+            c.recording_id,
+            c.supervisions[0].speaker or "",
+            c.start,
+            c.end,
+            normalize(c.supervisions[0].text, normalization),
+        )
+        for c in cuts
+    ]
+
+
+def hyp_words(cuts: CutSet, hyps: dict[str, list[TimedWord]], frame_s: float) -> list[HypWord]:
+    """CTM words: each decoded word at its frames' time, offset by its segment's start."""
+    return [
+        HypWord(
+            c.recording_id,
+            c.start + w.start * frame_s,
+            (w.end - w.start) * frame_s,
+            w.word,
+            c.supervisions[0].speaker or "",
+        )
+        for c in cuts
+        for w in hyps.get(c.id, [])
+    ]
 
 
 def _read_tsv(path: Path) -> dict[str, str]:
@@ -145,7 +204,8 @@ def overlap_flags(manifest_dir: Path, split: str) -> dict[str, bool]:
 def score_run(cfg: DictConfig) -> None:
     """Stage 5: score every finished decode directory of one run and print its WER lines.
 
-    Each split is scored on all segments and on the overlapped and non-overlapped ones.
+    Each split is scored with jiwer on all segments and on the overlapped and non-overlapped
+    ones, and with the meeting-level methods of ``score.methods`` (asclite, meeteval).
     """
     run_dir, d = Path(cfg.paths.run_dir), cfg.decode
     found = False
@@ -169,7 +229,19 @@ def score_run(cfg: DictConfig) -> None:
                     normalization=d.normalization,
                 )
             scores = score(refs, hyps, normalization=d.normalization)
-            write_scores(scores, out, subsets)
-            print(f"{run_dir.name} {split} {m}: {(out / 'wer').read_text().strip()}")
+            sc = cfg.score
+            meeting = meeting_scores(
+                run_dir / "decode" / f"{split}.stm",
+                out / "hyp.ctm",
+                out / "hyp.seglst.json",
+                sc.methods,
+                sc.asclite_overlap_limit,
+                sc.meeteval_collar,
+            )
+            write_scores(scores, out, subsets, meeting)
+            line = (out / "wer").read_text().strip()
+            for name, wer in meeting_wers(meeting).items():
+                line += f" %WER[{name}] {wer:.2f}"
+            print(f"{run_dir.name} {split} {m}: {line}")
     if not found:
         raise ReslstmError(f"nothing to score in {run_dir / 'decode'}: run stage 4 (decode) first")

@@ -9,6 +9,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_text
 from reslstm.results.claims import (
     PAPER_DEPTHS,
@@ -70,6 +71,27 @@ def wer_of(
     return scores.get(what)
 
 
+PRIMARY = {  # score.primary -> where its WER sits in scores.json
+    "jiwer": ("wer",),
+    "asclite": ("asclite", "wer"),
+    "meeteval": ("meeteval", "tcorc", "wer"),
+}
+SCORERS = {  # the scoring-methods table: column title -> path in scores.json
+    "jiwer (per segment)": ("wer",),
+    "asclite o4": ("asclite", "wer"),
+    "meeteval cpWER": ("meeteval", "cpwer", "wer"),
+    "meeteval tcORC": ("meeteval", "tcorc", "wer"),
+}
+
+
+def score_at(run: RunResult | None, split: str, method: str, path: tuple[str, ...]) -> float | None:
+    """The number at ``path`` in a run's ``scores.json`` for ``split`` and ``method``."""
+    value: object = {} if run is None else run.scores.get((split, method), {})
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, (int, float)) else None
+
+
 def is_untrained(run: RunResult | None, learning_cer: float) -> bool:
     """The run never left the CTC blank plateau: its best greedy dev CER stayed at or above
     ``learning_cer`` (the trainer's own verdict when it recorded one)."""
@@ -89,15 +111,19 @@ def _row_keys(runs: dict[Key, RunResult]) -> list[Key]:
     return sorted(keys, key=lambda k: (models.index(k[0]), k[1], k[2]))
 
 
-def _triple(run: RunResult | None, split: str, method: str) -> str:
-    return " / ".join(_num(wer_of(run, split, method, s), ".1f") for s in SUBSET_KEYS)
+def _triple(run: RunResult | None, split: str, method: str, primary: str) -> str:
+    values = [score_at(run, split, method, PRIMARY[primary])]
+    values += [wer_of(run, split, method, s) for s in SUBSET_KEYS[1:]]
+    return " / ".join(_num(v, ".1f") for v in values)
 
 
-def _method_table(runs: dict[Key, RunResult], method: str, learning_cer: float) -> list[str]:
+def _method_table(
+    runs: dict[Key, RunResult], method: str, learning_cer: float, primary: str
+) -> list[str]:
     lines = [
         f"### Decoding: `{method}` ({METHODS.get(method, method)})",
         "",
-        "| Model | Layers | Params | Epochs | Dev WER all / over / non-over "
+        f"| Model | Layers | Params | Epochs | Dev WER all ({primary}) / over / non-over "
         "| Test WER all / over / non-over | Dev CER | Test CER "
         "| Non-over WER vs 3 layers (dev / test) | Paper WER over / non-over | Train time |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
@@ -130,8 +156,8 @@ def _method_table(runs: dict[Key, RunResult], method: str, learning_cer: float) 
             str(layers),
             _num(None if params is None else params / 1e6, ".2f", " M"),
             _num(epochs, "d") + (f" ({UNTRAINED})" if untrained else ""),
-            _triple(run, "dev", method),
-            _triple(run, "test", method),
+            _triple(run, "dev", method, primary),
+            _triple(run, "test", method, primary),
             *(_num(wer_of(run, s, method, what="cer"), ".1f") for s in ("dev", "test")),
             change,
             MISSING if paper is None else f"{paper[0]} / {paper[1]}",
@@ -139,6 +165,32 @@ def _method_table(runs: dict[Key, RunResult], method: str, learning_cer: float) 
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _scorers_table(runs: dict[Key, RunResult], method: str) -> list[str]:
+    """Every scoring method's WER side by side (dev / test) for each run."""
+    lines = [
+        f"### Scoring methods compared (`{method}`, WER dev / test)",
+        "",
+        "| Model | Layers | " + " | ".join(SCORERS) + " |",
+        "|---|--:|" + "--:|" * len(SCORERS),
+    ]
+    for (model, tag, layers), run in sorted(
+        runs.items(), key=lambda kv: _row_keys(runs).index(kv[0])
+    ):
+        cells = [
+            " / ".join(_num(score_at(run, s, method, path), ".1f") for s in ("dev", "test"))
+            for path in SCORERS.values()
+        ]
+        lines.append(f"| {model}{tag} | {layers} | " + " | ".join(cells) + " |")
+    return [
+        *lines,
+        "",
+        "jiwer: per-segment WER, what the Table 1 columns use unless `score.primary` says "
+        "otherwise. asclite: NIST asclite on STM/CTM with Kaldi AMI s5b's options "
+        "(overlap-aware, up to 4 speakers), comparable with Kaldi's published AMI SDM figures. "
+        "meeteval: cpWER and time-constrained ORC-WER per meeting, summed.",
+    ]
 
 
 def _segment_counts(runs: list[RunResult], method: str) -> str:
@@ -244,10 +296,17 @@ def _seed_section(runs: list[RunResult], method: str, learning_cer: float) -> li
 
 
 def results_markdown(
-    runs: list[RunResult], corpus: str, method: str = "beam_lm", learning_cer: float = 90.0
+    runs: list[RunResult],
+    corpus: str,
+    method: str = "beam_lm",
+    learning_cer: float = 90.0,
+    primary: str = "jiwer",
 ) -> str:
-    """The ``RESULTS.md`` text for ``runs``; ``method`` is the main decoding method and
-    ``learning_cer`` the greedy dev CER at or above which a run counts as untrained."""
+    """The ``RESULTS.md`` text for ``runs``; ``method`` is the main decoding method,
+    ``learning_cer`` the greedy dev CER at or above which a run counts as untrained and
+    ``primary`` the scoring method of the headline WER column (``score.primary``)."""
+    if primary not in PRIMARY:
+        raise ReslstmError(f"score.primary={primary!r}: use one of {sorted(PRIMARY)}")
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
     by_key = {(r.model, r.tag, r.num_layers): r for r in main}
     found = sorted({m for r in runs for _, m in r.scores})
@@ -257,7 +316,8 @@ def results_markdown(
         lines += [f"No run has `{method}` scores yet: its table is empty ({MISSING}).", ""]
     lines += ["## Table 1: WER by model and depth", ""]
     for m in methods:
-        lines += [*_method_table(by_key, m, learning_cer), ""]
+        lines += [*_method_table(by_key, m, learning_cer, primary), ""]
+    lines += [*_scorers_table(by_key, method), ""]
     lines += [
         "WER and CER in %. Epochs: trained until the shared stopping rule (or the epoch limit); "
         f"`{UNTRAINED}`: the model never left the CTC blank plateau (greedy dev CER ≥ "
@@ -275,7 +335,10 @@ def results_markdown(
 
 
 def write_results(
-    corpus_exp_dir: str | Path, method: str = "beam_lm", learning_cer: float = 90.0
+    corpus_exp_dir: str | Path,
+    method: str = "beam_lm",
+    learning_cer: float = 90.0,
+    primary: str = "jiwer",
 ) -> str:
     """Write ``RESULTS.md``, ``wer_by_depth.png`` and ``dev_loss.png`` into ``corpus_exp_dir``.
 
@@ -286,6 +349,6 @@ def write_results(
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
     plot_wer_by_depth(main, method, root / "wer_by_depth.png")
     plot_dev_loss(main, root / "dev_loss.png")
-    text = results_markdown(runs, root.name, method, learning_cer)
+    text = results_markdown(runs, root.name, method, learning_cer, primary)
     atomic_write_text(root / "RESULTS.md", text)
     return text

@@ -74,12 +74,16 @@ def errors_text(scores: Scores, top: int = TOP_CONFUSIONS) -> str:
 
 
 def write_scores(
-    scores: Scores, out_dir: str | Path, subsets: Mapping[str, Scores] | None = None
+    scores: Scores,
+    out_dir: str | Path,
+    subsets: Mapping[str, Scores] | None = None,
+    other_methods: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``per_utt.tsv``, ``errors.txt``, ``wer`` and ``scores.json`` into ``out_dir``.
 
     ``subsets`` (e.g. overlapped / non-overlapped segments) go into ``scores.json`` under
-    their names, each with the same keys as the whole set.
+    their names, each with the same keys as the whole set; ``other_methods`` (asclite,
+    meeteval) under theirs.
     """
     out = Path(out_dir)
     atomic_write_text(out / "per_utt.tsv", per_utt_tsv(scores))
@@ -90,4 +94,5 @@ def write_scores(
     summary: dict[str, Any] = summary_json(scores)
     for name, sub in (subsets or {}).items():
         summary[name] = summary_json(sub)
+    summary.update(other_methods or {})
     atomic_write_json(out / "scores.json", summary)

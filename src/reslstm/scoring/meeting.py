@@ -1,0 +1,300 @@
+"""Meeting-level scoring from time-marked files, as the AMI anchors score.
+
+- References: an STM per split (``<recording> <channel> <speaker> <start> <end> <words>``),
+  one line per scored segment, from the supervisions.
+- Hypotheses: a CTM per split and method (``<recording> <channel> <start> <dur> <word>``), one
+  line per hypothesis word, times from the CTC frames; and the same words as meeteval's SegLST
+  JSON with the speaker of the segment each was decoded from.
+- **asclite** (NIST SCTK, Debian's ``sctk``) aligns each meeting's CTM against all speakers at
+  once with up to ``overlap_limit`` overlapping speakers, with the options Kaldi's AMI s5b
+  ``local/score_asclite.sh`` passes through ``hubscr.pl -a -o4``.
+- **meeteval** computes cpWER (speaker-attributed) and time-constrained ORC-WER (reference
+  utterances assigned to the hypothesis streams optimally, words within the collar of their
+  reference times) per meeting; the streams are the words of each speaker's decoded segments.
+
+Both sides drop the hesitations Kaldi's AMI scoring removes from its CTMs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from reslstm.errors import ReslstmError
+
+# Kaldi egs/ami/s5b/local/score_asclite.sh removes these from the CTM before scoring.
+HESITATIONS = frozenset("ACH AH EEE EH ER EW HA HEE HM HMM HUH MM OOF UH UM".split())
+CHANNEL = "1"
+ASCLITE_PATHS = ("asclite", "/usr/lib/sctk/bin/asclite")
+
+
+@dataclass(frozen=True)
+class RefSegment:
+    """One STM line."""
+
+    recording: str
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class HypWord:
+    """One CTM line, with the speaker of the segment it was decoded from (for cpWER)."""
+
+    recording: str
+    start: float
+    duration: float
+    word: str
+    speaker: str = ""
+
+
+def lexical(text: str) -> str:
+    """``text`` without hesitations."""
+    return " ".join(w for w in text.split() if w not in HESITATIONS)
+
+
+def stm_text(segments: Iterable[RefSegment]) -> str:
+    """STM lines sorted by recording and start time (hesitations removed)."""
+    rows = sorted(segments, key=lambda s: (s.recording, s.start, s.speaker))
+    return "".join(
+        f"{s.recording} {CHANNEL} {s.speaker} {s.start:.2f} {s.end:.2f} {lexical(s.text)}\n"
+        for s in rows
+    )
+
+
+def ctm_text(words: Iterable[HypWord]) -> str:
+    """CTM lines sorted by recording and time (hesitations removed)."""
+    rows = sorted(
+        (w for w in words if w.word not in HESITATIONS), key=lambda w: (w.recording, w.start)
+    )
+    return "".join(
+        f"{w.recording} {CHANNEL} {w.start:.2f} {w.duration:.2f} {w.word}\n" for w in rows
+    )
+
+
+def seglst_json(words: Iterable[HypWord]) -> str:
+    """The hypothesis words as meeteval SegLST, one entry per word, with its speaker."""
+    rows = [
+        {
+            "session_id": w.recording,
+            "speaker": w.speaker,
+            "start_time": round(w.start, 2),
+            "end_time": round(w.start + w.duration, 2),
+            "words": w.word,
+        }
+        for w in sorted(words, key=lambda w: (w.recording, w.start))
+        if w.word not in HESITATIONS
+    ]
+    return json.dumps(rows, indent=0) + "\n"
+
+
+def _float(path: Path, line_no: int, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ReslstmError(f"{path}:{line_no}: {value!r} is not a time in seconds") from None
+
+
+def read_stm(path: Path) -> list[RefSegment]:
+    """Parse an STM written by :func:`stm_text` (comments ``;;`` skipped); one line on error."""
+    segments = []
+    for no, line in _lines(path):
+        parts = line.split(maxsplit=5)
+        if len(parts) < 5:
+            raise ReslstmError(f"{path}:{no}: malformed STM line {line.strip()[:80]!r}")
+        start, end = _float(path, no, parts[3]), _float(path, no, parts[4])
+        if end < start:
+            raise ReslstmError(f"{path}:{no}: segment ends before it starts")
+        text = parts[5] if len(parts) > 5 else ""
+        segments.append(RefSegment(parts[0], parts[2], start, end, text.strip()))
+    return segments
+
+
+def read_ctm(path: Path) -> list[HypWord]:
+    """Parse a CTM (5 or 6 fields a line, ``;;`` comments skipped); one line on error."""
+    words = []
+    for no, line in _lines(path):
+        parts = line.split()
+        if len(parts) not in (5, 6):
+            raise ReslstmError(f"{path}:{no}: malformed CTM line {line.strip()[:80]!r}")
+        start, dur = _float(path, no, parts[2]), _float(path, no, parts[3])
+        if dur < 0:
+            raise ReslstmError(f"{path}:{no}: negative duration")
+        words.append(HypWord(parts[0], start, dur, parts[4]))
+    return words
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ReslstmError(f"cannot read {path}: {e}") from e
+    return [
+        (i, line)
+        for i, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.startswith(";;")
+    ]
+
+
+def find_asclite() -> str:
+    """The asclite binary (Debian's ``sctk`` puts it in /usr/lib/sctk/bin)."""
+    for candidate in ASCLITE_PATHS:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    raise ReslstmError(
+        "asclite not found: install NIST SCTK (Debian: apt-get install sctk; "
+        "scripts/setup_env.sh does) or set score.methods without asclite"
+    )
+
+
+_SUM = re.compile(r"^\|\s*Sum\s*\|\s*(\d+)\s+(\d+)\s*\|\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)")
+
+
+def asclite(stm: Path, ctm: Path, overlap_limit: int = 4) -> dict[str, Any]:
+    """Run asclite on ``stm``/``ctm`` (Kaldi AMI s5b's options) and parse its summary."""
+    read_stm(stm), read_ctm(ctm)  # one clear line for a malformed file, before asclite sees it
+    binary = find_asclite()
+    with tempfile.TemporaryDirectory() as tmp:
+        hyp = Path(tmp) / "hyp.ctm"
+        shutil.copyfile(ctm, hyp)
+        cmd = [
+            binary, "-f", "0", "-overlap-limit", str(overlap_limit), "-adaptive-cost",
+            "-time-prune", "100", "-word-time-align", "100", "-force-memory-compression",
+            "-memory-compression", "8192", "-memory-limit", "1", "-difficulty-limit", "2",
+            "-r", str(stm), "stm", "-h", str(hyp), "ctm", "-F", "-D", "-spkrautooverlap", "ref",
+            "-o", "sum", "rsum", "-O", tmp,
+        ]  # fmt: skip
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        raw = Path(tmp) / "hyp.ctm.raw"
+        if out.returncode != 0 or not raw.is_file():
+            last = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ReslstmError(f"asclite failed on {ctm} (exit {out.returncode}): {last[0]}")
+        for line in raw.read_text().splitlines():
+            if m := _SUM.match(line):
+                segs, ref, corr, sub, dels, ins, err = map(int, m.groups())
+                return {
+                    "wer": 100.0 * err / ref if ref else None,
+                    "num_words": ref,
+                    "num_segments": segs,
+                    "corr": corr,
+                    "sub": sub,
+                    "del": dels,
+                    "ins": ins,
+                    "errors": err,
+                    "overlap_limit": overlap_limit,
+                }
+    raise ReslstmError(f"asclite wrote no summary line for {ctm}")
+
+
+@dataclass
+class MeetingErrors:
+    """Error counts of one meeting (or the sum of all) for one meeteval metric."""
+
+    errors: int = 0
+    length: int = 0
+    ins: int = 0
+    dels: int = 0
+    sub: int = 0
+
+    @property
+    def wer(self) -> float | None:
+        return 100.0 * self.errors / self.length if self.length else None
+
+
+def _counts(rate: Any) -> MeetingErrors:
+    return MeetingErrors(
+        rate.errors, rate.length, rate.insertions, rate.deletions, rate.substitutions
+    )
+
+
+def meeteval_scores(stm: Path, seglst: Path, ctm: Path, collar: float = 5.0) -> dict[str, Any]:
+    """cpWER and tcORC-WER of the ``seglst`` words (those of ``ctm``, with the speaker of the
+    segment each was decoded from: one stream per speaker) against ``stm``, per meeting and
+    summed, with meeteval's Python API. One stream for the whole meeting (the bare CTM) would
+    turn every overlapped stretch into errors: ORC keeps each stream's words in time order."""
+    import meeteval
+    from meeteval.io import SegLST
+
+    refs = read_stm(stm)
+    ref = SegLST(
+        [
+            {
+                "session_id": r.recording,
+                "speaker": r.speaker,
+                "start_time": Decimal(f"{r.start:.2f}"),
+                "end_time": Decimal(f"{r.end:.2f}"),
+                "words": r.text,
+            }
+            for r in refs
+        ]
+    )
+    try:
+        attributed = json.loads(seglst.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ReslstmError(f"cannot read {seglst}: {e}") from e
+    read_ctm(ctm)  # the same words: a malformed CTM fails here too, with one line
+    sessions = {r.recording for r in refs}
+    results: dict[str, Any] = {"collar": collar}
+    for name, per_meeting in (
+        ("cpwer", meeteval.wer.cpwer(ref, _with_sessions(attributed, sessions))),
+        (
+            "tcorc",
+            meeteval.wer.tcorcwer(ref, _with_sessions(attributed, sessions), collar=collar),
+        ),
+    ):
+        meetings = {k: _counts(v) for k, v in per_meeting.items()}
+        total = MeetingErrors()
+        for m in meetings.values():
+            total = MeetingErrors(
+                *(a + b for a, b in zip(asdict(total).values(), asdict(m).values(), strict=True))
+            )
+        results[name] = {
+            "wer": total.wer,
+            **asdict(total),
+            "meetings": {k: {"wer": v.wer, **asdict(v)} for k, v in sorted(meetings.items())},
+        }
+    return results
+
+
+def _with_sessions(rows: list[dict], sessions: set[str]) -> Any:
+    """A SegLST with an empty placeholder for every reference meeting the hypothesis lacks."""
+    from meeteval.io import SegLST
+
+    present = {r["session_id"] for r in rows}
+    empty = [
+        {"session_id": s, "speaker": "hyp", "start_time": 0.0, "end_time": 0.0, "words": ""}
+        for s in sorted(sessions - present)
+    ]
+    return SegLST(list(rows) + empty)
+
+
+def meeting_scores(
+    stm: Path, ctm: Path, seglst: Path, methods: Iterable[str], overlap_limit: int, collar: float
+) -> dict[str, Any]:
+    """The scoring methods that read time-marked files: ``asclite`` and/or ``meeteval``."""
+    out: dict[str, Any] = {}
+    if "asclite" in methods:
+        out["asclite"] = asclite(stm, ctm, overlap_limit)
+    if "meeteval" in methods:
+        out["meeteval"] = meeteval_scores(stm, seglst, ctm, collar)
+    return out
+
+
+def meeting_wers(scores: Mapping[str, Any]) -> dict[str, float]:
+    """The headline WER of each meeting-level method in ``scores`` (as in ``scores.json``):
+    ``asclite``, ``meeteval_cpwer``, ``meeteval_tcorc``."""
+    found = {"asclite": scores.get("asclite", {}).get("wer")}
+    for metric in ("cpwer", "tcorc"):
+        found[f"meeteval_{metric}"] = scores.get("meeteval", {}).get(metric, {}).get("wer")
+    return {k: v for k, v in found.items() if v is not None}
