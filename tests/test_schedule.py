@@ -71,3 +71,16 @@ def test_state_round_trip() -> None:
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="use newbob, cosine or constant"):
         newbob(kind="step")
+
+
+def test_a_model_stuck_on_the_plateau_stops_after_the_patience() -> None:
+    s = newbob(max_halvings=3, plateau_patience=3)
+    for _ in range(2):
+        s.end_epoch(2.9, learning=False)
+    assert not s.finished()
+    s.end_epoch(2.9, learning=False)
+    assert s.finished() and s.halvings == 0
+    t = newbob(max_halvings=3, plateau_patience=3)
+    for learning in (False, False, True, True):  # learned in time: patience no longer applies
+        t.end_epoch(2.0, learning=learning)
+    assert not t.finished()

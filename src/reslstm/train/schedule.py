@@ -14,7 +14,8 @@ class LRSchedule:
       dev loss by less than ``threshold`` (relative), as in Kaldi/CNTK recipes, but only once
       the model *learns* (its greedy dev CER has fallen below the caller's bar): a model still
       on the CTC blank plateau is never annealed. Training stops after ``max_halvings``
-      halvings (0: never), see :meth:`finished`;
+      halvings (0: never), or when the model has not started learning after
+      ``plateau_patience`` epochs (0: never), see :meth:`finished`;
     - ``cosine``: after warm-up, cosine decay to ``min_lr`` over ``total_steps``;
     - ``constant``: warm-up only.
     """
@@ -27,8 +28,10 @@ class LRSchedule:
     threshold: float = 0.0
     total_steps: int = 0
     max_halvings: int = 0
+    plateau_patience: int = 0
     scale: float = 1.0  # newbob's accumulated halvings
     halvings: int = 0
+    epochs: int = 0
     learning: bool = False  # has the model left the blank plateau (sticky)
     best_dev_loss: float = math.inf
 
@@ -49,6 +52,7 @@ class LRSchedule:
     def end_epoch(self, dev_loss: float, learning: bool = True) -> None:
         """Record an epoch's dev loss; newbob halves the rate when a learning model stalls."""
         self.learning = self.learning or learning
+        self.epochs += 1
         stalled = dev_loss > self.best_dev_loss * (1 - self.threshold)
         if self.kind == "newbob" and self.learning and math.isfinite(self.best_dev_loss):
             if stalled:
@@ -57,8 +61,10 @@ class LRSchedule:
         self.best_dev_loss = min(self.best_dev_loss, dev_loss)
 
     def finished(self) -> bool:
-        """The stopping rule: newbob has halved the rate ``max_halvings`` times."""
-        return self.kind == "newbob" and 0 < self.max_halvings <= self.halvings
+        """The stopping rule: newbob has halved the rate ``max_halvings`` times, or the model
+        is still on the blank plateau after ``plateau_patience`` epochs."""
+        stuck = not self.learning and 0 < self.plateau_patience <= self.epochs
+        return stuck or (self.kind == "newbob" and 0 < self.max_halvings <= self.halvings)
 
     def state_dict(self) -> dict:
         return asdict(self)

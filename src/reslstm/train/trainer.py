@@ -127,6 +127,7 @@ class Trainer:
             threshold=self.tcfg.newbob_threshold,
             total_steps=self._estimate_batches() * self.tcfg.max_epochs,
             max_halvings=self.tcfg.max_halvings,
+            plateau_patience=self.tcfg.plateau_patience,
         )
         self.dataset = CTCBatches(
             self.tokenizer,
@@ -454,6 +455,11 @@ class Trainer:
                 self.state.step,
             )
 
+    def _stopped_by(self) -> str:
+        if not self.schedule.finished():
+            return "max_epochs"
+        return "halvings" if self.schedule.learning else "plateau_patience"
+
     def _summary(self) -> dict[str, Any]:
         st, hist = self.state, self.state.history
         best = min(hist, key=lambda h: h["dev_loss"]) if hist else {}
@@ -473,7 +479,7 @@ class Trainer:
             "final_dev_wer": hist[-1].get("dev_wer") if hist else None,
             "best_dev_cer": best.get("dev_cer"),
             "learning": self.schedule.learning,
-            "stopped_by": "halvings" if self.schedule.finished() else "max_epochs",
+            "stopped_by": self._stopped_by(),
             "frames_per_s": round(total_frames / max(st.elapsed_s, 1e-9)),
             "bad_batches": st.bad_batches,
             "device": str(self.device),
