@@ -54,8 +54,13 @@ def test_all_stages_produce_the_table(recipe: Path) -> None:
                         scores["overlapped"]["num_utts"] + scores["non_overlapped"]["num_utts"]
                     )
                     assert subsets == scores["num_utts"]
+                    assert (out / "hyp.ctm").is_file() and (out / "hyp.seglst.json").is_file()
+                    assert scores["asclite"]["num_words"] > 0
+                    assert scores["meeteval"]["tcorc"]["length"] > 0
+                assert (run / "decode" / f"{split}.stm").read_text().count("\n") > 0
         assert f"| {model} | 2 |" in results
     assert "## The paper's claims, checked" in results
+    assert "### Scoring methods compared" in results
     assert (corpus / "wer_by_depth.png").stat().st_size > 0
     assert (corpus / "dev_loss.png").stat().st_size > 0
 
