@@ -129,3 +129,12 @@ def test_missing_asclite_and_malformed_files_fail_with_one_line(
     bad_stm.write_text("ES2011a 1 A 2.0 1.0 HELLO\n")
     with pytest.raises(ReslstmError, match="ends before it starts"):
         read_stm(bad_stm)
+
+
+def test_an_empty_hypothesis_is_all_deletions(tmp_path: Path) -> None:
+    stm, ctm, seglst = files(tmp_path, REFS, [])
+    assert ctm.read_text() == ""
+    result = asclite(stm, ctm)
+    assert (result["wer"], result["del"], result["num_words"]) == (100.0, 7, 7)
+    me = meeteval_scores(stm, seglst, ctm, collar=0.5)
+    assert me["tcorc"]["wer"] == me["cpwer"]["wer"] == 100.0
