@@ -30,13 +30,14 @@ METHODS = {
 MISSING = "–"
 SEED_TAG = re.compile(r"_seed\d+$")  # recipes/seeds.sh: the same grid with another seed
 SCORING_NOTE = (
-    "Scoring: per-segment WER/CER with jiwer on Kaldi-normalised AMI text (lhotse "
-    "`normalize_text_ami`), segments with an empty reference excluded; CER counts the spaces "
-    "between words. A segment is *overlapped* when a segment of another speaker in the same "
-    "meeting intersects it in time (from the split's supervisions), *non-overlapped* "
-    "otherwise; the paper reports WER on both. This is not the overlap-aware asclite scoring "
-    "of the paper, and our models are CTC character models rather than hybrid senone models: "
-    "compare the *shape* (relative changes), not absolute WERs."
+    "Scoring: the Table 1 columns are per-segment WER/CER with jiwer on Kaldi-normalised AMI "
+    "text (lhotse `normalize_text_ami`), segments with an empty reference excluded; CER counts "
+    "the spaces between words (`score.primary` can put asclite's or meeteval's WER in the "
+    '"all" column instead). A segment is *overlapped* when a segment of another speaker in '
+    "the same meeting intersects it in time (from the split's supervisions), *non-overlapped* "
+    "otherwise; the paper reports WER on both. The paper scored with asclite (shown below with "
+    "meeteval, per meeting) and trained hybrid senone models where ours are CTC character "
+    "models: compare the *shape* (relative changes), not absolute WERs."
 )
 PAPER_SOURCE = (
     "Paper: Kim, El-Khamy & Lee, *Residual LSTM: Design of a Deep Recurrent Architecture for "
