@@ -10,7 +10,6 @@ from reslstm.errors import ReslstmError
 from reslstm.scoring import meeting, score
 from reslstm.scoring.meeting import (
     HypWord,
-    RefSegment,
     asclite,
     ctm_text,
     meeteval_scores,
@@ -19,11 +18,12 @@ from reslstm.scoring.meeting import (
     seglst_json,
     stm_text,
 )
+from reslstm.scoring.overlap import Segment
 
 REFS = [
-    RefSegment("ES2011a", "A", 0.0, 2.0, "THE CAT SAT"),
-    RefSegment("ES2011a", "B", 3.0, 5.0, "ON THE MAT"),
-    RefSegment("ES2011a", "A", 6.0, 7.0, "YES"),
+    Segment("s1", "ES2011a", "A", 0.0, 2.0, "THE CAT SAT"),
+    Segment("s2", "ES2011a", "B", 3.0, 5.0, "ON THE MAT"),
+    Segment("s3", "ES2011a", "A", 6.0, 7.0, "YES"),
 ]
 
 
@@ -34,7 +34,7 @@ def timed(words: str, start: float, speaker: str, step: float = 0.5) -> list[Hyp
     ]
 
 
-def files(tmp: Path, refs: list[RefSegment], words: list[HypWord]) -> tuple[Path, Path, Path]:
+def files(tmp: Path, refs: list[Segment], words: list[HypWord]) -> tuple[Path, Path, Path]:
     stm, ctm, seglst = tmp / "dev.stm", tmp / "hyp.ctm", tmp / "hyp.seglst.json"
     stm.write_text(stm_text(refs))
     ctm.write_text(ctm_text(words))
@@ -42,7 +42,7 @@ def files(tmp: Path, refs: list[RefSegment], words: list[HypWord]) -> tuple[Path
     return stm, ctm, seglst
 
 
-def all_wers(tmp: Path, refs: list[RefSegment], words: list[HypWord]) -> dict[str, float]:
+def all_wers(tmp: Path, refs: list[Segment], words: list[HypWord]) -> dict[str, float]:
     stm, ctm, seglst = files(tmp, refs, words)
     me = meeteval_scores(stm, seglst, ctm, collar=0.5)
     return {
@@ -81,8 +81,8 @@ def test_a_word_outside_every_segment_is_an_insertion(tmp_path: Path) -> None:
 
 def test_an_overlapped_region_is_scored_against_the_right_speaker(tmp_path: Path) -> None:
     refs = [
-        RefSegment("ES2011a", "A", 0.0, 3.0, "ONE TWO THREE FOUR"),
-        RefSegment("ES2011a", "B", 1.0, 2.5, "YES INDEED"),  # inside A's segment
+        Segment("s4", "ES2011a", "A", 0.0, 3.0, "ONE TWO THREE FOUR"),
+        Segment("s5", "ES2011a", "B", 1.0, 2.5, "YES INDEED"),  # inside A's segment
     ]
     # both speakers recognised perfectly, B's words in time between A's
     words = [
@@ -101,13 +101,13 @@ def test_an_overlapped_region_is_scored_against_the_right_speaker(tmp_path: Path
 
 
 def test_hesitations_are_dropped_on_both_sides() -> None:
-    assert stm_text([RefSegment("R", "A", 0.0, 1.0, "UM YES UH")]) == "R 1 A 0.00 1.00 YES\n"
+    assert stm_text([Segment("s6", "R", "A", 0.0, 1.0, "UM YES UH")]) == "R 1 A 0.00 1.00 YES\n"
     assert ctm_text([HypWord("R", 0.1, 0.2, "UM"), HypWord("R", 0.3, 0.2, "YES")]) == (
         "R 1 0.30 0.20 YES\n"
     )
 
 
-def test_missing_asclite_and_malformed_files_fail_with_one_line(
+def test_a_missing_asclite_fails_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stm, ctm, _ = files(tmp_path, REFS, timed("THE CAT", 0.2, "A"))
@@ -115,20 +115,25 @@ def test_missing_asclite_and_malformed_files_fail_with_one_line(
     with pytest.raises(ReslstmError, match="asclite not found.*apt-get install sctk") as e:
         asclite(stm, ctm)
     assert "\n" not in str(e.value)
-    bad_ctm = tmp_path / "bad.ctm"
-    bad_ctm.write_text("ES2011a 1 0.10 HELLO\n")
-    with pytest.raises(ReslstmError, match=r"bad.ctm:1: malformed CTM line"):
-        read_ctm(bad_ctm)
-    bad_ctm.write_text("ES2011a 1 zero 0.3 HELLO\n")
-    with pytest.raises(ReslstmError, match="is not a time in seconds"):
-        read_ctm(bad_ctm)
-    bad_stm = tmp_path / "bad.stm"
-    bad_stm.write_text("ES2011a 1 A 2.0\n")
-    with pytest.raises(ReslstmError, match=r"bad.stm:1: malformed STM line"):
-        read_stm(bad_stm)
-    bad_stm.write_text("ES2011a 1 A 2.0 1.0 HELLO\n")
-    with pytest.raises(ReslstmError, match="ends before it starts"):
-        read_stm(bad_stm)
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "error"),
+    [
+        ("bad.ctm", "ES2011a 1 0.10 HELLO", r"bad.ctm:1: malformed CTM line"),
+        ("bad.ctm", "ES2011a 1 zero 0.3 HELLO", "is not a time in seconds"),
+        ("bad.stm", "ES2011a 1 A 2.0", r"bad.stm:1: malformed STM line"),
+        ("bad.stm", "ES2011a 1 A 2.0 1.0 HELLO", "ends before it starts"),
+    ],
+)
+def test_malformed_ctm_and_stm_lines_fail_with_one_line(
+    tmp_path: Path, name: str, line: str, error: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(line + "\n")
+    with pytest.raises(ReslstmError, match=error) as e:
+        (read_ctm if name.endswith(".ctm") else read_stm)(path)
+    assert "\n" not in str(e.value)
 
 
 def test_an_empty_hypothesis_is_all_deletions(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_all_stages_produce_the_table(recipe: Path) -> None:
                     assert subsets == scores["num_utts"]
                     assert (out / "hyp.ctm").is_file() and (out / "hyp.seglst.json").is_file()
                     assert scores["asclite"]["num_words"] > 0
-                    assert scores["meeteval"]["tcorc"]["length"] > 0
+                    assert scores["meeteval"]["tcorc"]["ref_len"] > 0
                 assert (run / "decode" / f"{split}.stm").read_text().count("\n") > 0
         assert f"| {model} | 2 |" in results
     assert "## The paper's claims, checked" in results

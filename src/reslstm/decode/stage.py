@@ -28,7 +28,6 @@ from reslstm.runtime import resolve_device
 from reslstm.scoring import normalize, score, write_scores
 from reslstm.scoring.meeting import (
     HypWord,
-    RefSegment,
     ctm_text,
     meeting_scores,
     meeting_wers,
@@ -37,6 +36,7 @@ from reslstm.scoring.meeting import (
 )
 from reslstm.scoring.overlap import (
     SUBSETS,
+    Segment,
     overlapped_ids,
     split_supervisions,
     supervision_segments,
@@ -158,10 +158,11 @@ def decode_run(cfg: DictConfig) -> None:
             log.info("%s %s %s: %d utterances, RTF %.4f", run_dir.name, split, m, len(ids), rtf)
 
 
-def ref_segments(cuts: CutSet, normalization: str) -> list[RefSegment]:
+def ref_segments(cuts: CutSet, normalization: str) -> list[Segment]:
     """The STM segments of the decoded cuts: speaker, times in the recording, normalised text."""
     return [
-        RefSegment(
+        Segment(
+            c.id,
             c.recording_id,
             c.supervisions[0].speaker or "",
             c.start,

@@ -29,22 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from reslstm.errors import ReslstmError
+from reslstm.scoring.overlap import Segment
+from reslstm.scoring.wer import ErrorCounts
 
 # Kaldi egs/ami/s5b/local/score_asclite.sh removes these from the CTM before scoring.
 HESITATIONS = frozenset("ACH AH EEE EH ER EW HA HEE HM HMM HUH MM OOF UH UM".split())
 CHANNEL = "1"
 ASCLITE_PATHS = ("asclite", "/usr/lib/sctk/bin/asclite")
-
-
-@dataclass(frozen=True)
-class RefSegment:
-    """One STM line."""
-
-    recording: str
-    speaker: str
-    start: float
-    end: float
-    text: str
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ def lexical(text: str) -> str:
     return " ".join(w for w in text.split() if w not in HESITATIONS)
 
 
-def stm_text(segments: Iterable[RefSegment]) -> str:
+def stm_text(segments: Iterable[Segment]) -> str:
     """STM lines sorted by recording and start time (hesitations removed)."""
     rows = sorted(segments, key=lambda s: (s.recording, s.start, s.speaker))
     return "".join(
@@ -105,7 +96,7 @@ def _float(path: Path, line_no: int, value: str) -> float:
         raise ReslstmError(f"{path}:{line_no}: {value!r} is not a time in seconds") from None
 
 
-def read_stm(path: Path) -> list[RefSegment]:
+def read_stm(path: Path) -> list[Segment]:
     """Parse an STM written by :func:`stm_text` (comments ``;;`` skipped); one line on error."""
     segments = []
     for no, line in _lines(path):
@@ -116,7 +107,7 @@ def read_stm(path: Path) -> list[RefSegment]:
         if end < start:
             raise ReslstmError(f"{path}:{no}: segment ends before it starts")
         text = parts[5] if len(parts) > 5 else ""
-        segments.append(RefSegment(parts[0], parts[2], start, end, text.strip()))
+        segments.append(Segment(f"{path.name}:{no}", parts[0], parts[2], start, end, text.strip()))
     return segments
 
 
@@ -206,25 +197,13 @@ def asclite(stm: Path, ctm: Path, overlap_limit: int = 4) -> dict[str, Any]:
     raise ReslstmError(f"asclite wrote no summary line for {ctm}")
 
 
-@dataclass
-class MeetingErrors:
-    """Error counts of one meeting (or the sum of all) for one meeteval metric."""
-
-    errors: int = 0
-    length: int = 0
-    ins: int = 0
-    dels: int = 0
-    sub: int = 0
-
-    @property
-    def wer(self) -> float | None:
-        return 100.0 * self.errors / self.length if self.length else None
+def _counts(rate: Any) -> ErrorCounts:
+    """meeteval's error rate of one meeting as our error counts."""
+    return ErrorCounts(rate.length, rate.substitutions, rate.deletions, rate.insertions)
 
 
-def _counts(rate: Any) -> MeetingErrors:
-    return MeetingErrors(
-        rate.errors, rate.length, rate.insertions, rate.deletions, rate.substitutions
-    )
+def _summary(counts: ErrorCounts) -> dict[str, Any]:
+    return {"wer": counts.rate, "errors": counts.errors, **asdict(counts)}
 
 
 def meeteval_scores(stm: Path, seglst: Path, ctm: Path, collar: float = 5.0) -> dict[str, Any]:
@@ -263,15 +242,12 @@ def meeteval_scores(stm: Path, seglst: Path, ctm: Path, collar: float = 5.0) -> 
         ),
     ):
         meetings = {k: _counts(v) for k, v in per_meeting.items()}
-        total = MeetingErrors()
-        for m in meetings.values():
-            total = MeetingErrors(
-                *(a + b for a, b in zip(asdict(total).values(), asdict(m).values(), strict=True))
-            )
+        total = ErrorCounts()
+        for counts in meetings.values():
+            total.add(counts)
         results[name] = {
-            "wer": total.wer,
-            **asdict(total),
-            "meetings": {k: {"wer": v.wer, **asdict(v)} for k, v in sorted(meetings.items())},
+            **_summary(total),
+            "meetings": {k: _summary(v) for k, v in sorted(meetings.items())},
         }
     return results
 

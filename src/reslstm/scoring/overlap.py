@@ -23,13 +23,15 @@ SUBSETS = ("overlapped", "non_overlapped")
 
 @dataclass(frozen=True)
 class Segment:
-    """One speaker's segment of a recording, in seconds from the recording's start."""
+    """One speaker's segment of a recording, in seconds from the recording's start (an STM
+    line, when it has its words)."""
 
     id: str
     recording: str
     speaker: str
     start: float
     end: float
+    text: str = ""
 
 
 def overlapped_ids(segments: Iterable[Segment]) -> set[str]:
