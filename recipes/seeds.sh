@@ -5,7 +5,7 @@
 #
 #   recipes/seeds.sh                         # seeds 42 (default run) + 1 + 2 on the mini corpus
 #   recipes/seeds.sh --seeds "1 2 3 4"       # other extra seeds
-# Other arguments go to run.sh (options and Hydra overrides), e.g. --layers "3 10" --jobs 2.
+# Other arguments go to run.sh (options and Hydra overrides), e.g. --layers "3 10" --jobs 2 (a smaller grid).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seeds="1 2"
