@@ -84,3 +84,17 @@ def test_a_model_stuck_on_the_plateau_stops_after_the_patience() -> None:
     for learning in (False, False, True, True):  # learned in time: patience no longer applies
         t.end_epoch(2.0, learning=learning)
     assert not t.finished()
+
+
+def test_patience_halves_only_after_that_many_stalled_epochs_in_a_row() -> None:
+    s = newbob(patience=2)
+    for loss in (2.0, 2.1):  # one stall: not yet
+        s.end_epoch(loss, learning=True)
+    assert s.halvings == 0
+    s.end_epoch(1.9, learning=True)  # an improvement resets the count
+    s.end_epoch(1.95, learning=True)
+    assert s.halvings == 0
+    s.end_epoch(1.96, learning=True)  # second stall in a row: halve
+    assert s.halvings == 1 and s.lr(100) == pytest.approx(5e-4)
+    s.end_epoch(1.97, learning=True)  # the count starts again after a halving
+    assert s.halvings == 1

@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass
 class LRSchedule:
     """Learning rate as a function of the step and of the dev-loss history.
 
-    - ``newbob``: after warm-up, multiply the rate by ``factor`` whenever an epoch improves the
-      dev loss by less than ``threshold`` (relative), as in Kaldi/CNTK recipes, but only once
+    - ``newbob``: after warm-up, multiply the rate by ``factor`` once ``patience`` epochs in a
+      row improved the dev loss by less than ``threshold`` (relative), as in Kaldi/CNTK
+      recipes (patience 1: every such epoch), but only once
       the model *learns* (its greedy dev CER has fallen below the caller's bar): a model still
       on the CTC blank plateau is never annealed. Training stops after ``max_halvings``
       halvings (0: never), or when the model has not started learning after
@@ -29,6 +30,8 @@ class LRSchedule:
     total_steps: int = 0
     max_halvings: int = 0
     plateau_patience: int = 0
+    patience: int = 1
+    stalls: int = 0  # epochs in a row without enough improvement
     scale: float = 1.0  # newbob's accumulated halvings
     halvings: int = 0
     epochs: int = 0
@@ -55,9 +58,11 @@ class LRSchedule:
         self.epochs += 1
         stalled = dev_loss > self.best_dev_loss * (1 - self.threshold)
         if self.kind == "newbob" and self.learning and math.isfinite(self.best_dev_loss):
-            if stalled:
+            self.stalls = self.stalls + 1 if stalled else 0
+            if self.stalls >= self.patience:
                 self.scale *= self.factor
                 self.halvings += 1
+                self.stalls = 0
         self.best_dev_loss = min(self.best_dev_loss, dev_loss)
 
     def finished(self) -> bool:

@@ -125,6 +125,7 @@ class Trainer:
             min_lr=self.tcfg.min_lr,
             factor=self.tcfg.newbob_factor,
             threshold=self.tcfg.newbob_threshold,
+            patience=self.tcfg.newbob_patience,
             total_steps=self._estimate_batches() * self.tcfg.max_epochs,
             max_halvings=self.tcfg.max_halvings,
             plateau_patience=self.tcfg.plateau_patience,
