@@ -63,13 +63,8 @@ def _hours(seconds: float | None) -> str:
 def wer_of(
     run: RunResult | None, split: str, method: str, subset: str | None = None, what: str = "wer"
 ) -> float | None:
-    """A score of ``run`` on all segments (``subset=None``) or on one subset."""
-    if run is None:
-        return None
-    scores = run.scores.get((split, method), {})
-    if subset is not None:
-        scores = scores.get(subset) or {}
-    return scores.get(what)
+    """A jiwer score of ``run`` on all segments (``subset=None``) or on one subset."""
+    return score_at(run, split, method, (what,) if subset is None else (subset, what))
 
 
 PRIMARY = {  # score.primary -> where its WER sits in scores.json
@@ -176,9 +171,8 @@ def _scorers_table(runs: dict[Key, RunResult], method: str) -> list[str]:
         "| Model | Layers | " + " | ".join(SCORERS) + " |",
         "|---|--:|" + "--:|" * len(SCORERS),
     ]
-    for (model, tag, layers), run in sorted(
-        runs.items(), key=lambda kv: _row_keys(runs).index(kv[0])
-    ):
+    for key in (k for k in _row_keys(runs) if k in runs):
+        (model, tag, layers), run = key, runs[key]
         cells = [
             " / ".join(_num(score_at(run, s, method, path), ".1f") for s in ("dev", "test"))
             for path in SCORERS.values()

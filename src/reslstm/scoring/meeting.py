@@ -63,13 +63,17 @@ def stm_text(segments: Iterable[Segment]) -> str:
     )
 
 
+def _lexical_words(words: Iterable[HypWord]) -> list[HypWord]:
+    """Words without hesitations, sorted by recording and time."""
+    kept = (w for w in words if w.word not in HESITATIONS)
+    return sorted(kept, key=lambda w: (w.recording, w.start))
+
+
 def ctm_text(words: Iterable[HypWord]) -> str:
     """CTM lines sorted by recording and time (hesitations removed)."""
-    rows = sorted(
-        (w for w in words if w.word not in HESITATIONS), key=lambda w: (w.recording, w.start)
-    )
     return "".join(
-        f"{w.recording} {CHANNEL} {w.start:.2f} {w.duration:.2f} {w.word}\n" for w in rows
+        f"{w.recording} {CHANNEL} {w.start:.2f} {w.duration:.2f} {w.word}\n"
+        for w in _lexical_words(words)
     )
 
 
@@ -83,8 +87,7 @@ def seglst_json(words: Iterable[HypWord]) -> str:
             "end_time": round(w.start + w.duration, 2),
             "words": w.word,
         }
-        for w in sorted(words, key=lambda w: (w.recording, w.start))
-        if w.word not in HESITATIONS
+        for w in _lexical_words(words)
     ]
     return json.dumps(rows, indent=0) + "\n"
 
