@@ -7,11 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from reslstm.ctc import TimedWord, best_path, greedy_decode, text_of
 from reslstm.decode.beam import LexiconBeamDecoder
-from reslstm.decode.greedy import greedy_search
 from reslstm.decode.lexicon import write_lexicon
-from reslstm.decode.stage import greedy_decoder
-from reslstm.decode.timing import TimedWord, text_of
 from reslstm.lm.ngram import train_ngram, write_arpa
 from reslstm.tokens import CharTokenizer
 
@@ -45,9 +43,10 @@ def test_greedy_collapses_repeats_drops_blanks_and_respects_lengths() -> None:
     seq = ["<blk>", "C", "C", "A", "<blk>", "A", "T", "|", "|", "O", "N", "<blk>", "T"]
     frames = [{tok: 1.0} for tok in seq]
     batch = torch.stack([posteriors(frames), posteriors(frames[:4] + [{"<blk>": 1.0}] * 9)])
-    hyps = greedy_search(batch, torch.tensor([12, 4]))
-    assert hyps == [[ids[c] for c in "CAAT|ON"], [ids["C"], ids["A"]]]
-    assert TOKENIZER.decode(hyps[0]) == "CAAT ON"
+    hyps = best_path(batch, torch.tensor([12, 4]), TOKENIZER.blank_id)
+    assert [h for h, _ in hyps] == [[ids[c] for c in "CAAT|ON"], [ids["C"], ids["A"]]]
+    words = greedy_decode(batch, torch.tensor([12, 4]), TOKENIZER)
+    assert [text_of(w) for w in words] == ["CAAT ON", "CA"]
 
 
 @pytest.fixture
@@ -87,10 +86,10 @@ def test_beam_with_lm_prefers_the_in_lm_sentence(lang_dir: Path) -> None:
 def test_greedy_words_carry_the_frames_of_their_tokens() -> None:
     seq = ["<blk>", "C", "C", "A", "<blk>", "A", "T", "|", "|", "O", "N", "<blk>", "T"]
     log_probs = posteriors([{tok: 1.0} for tok in seq])[None]
-    words = greedy_decoder(TOKENIZER)(log_probs, torch.tensor([len(seq)]))[0]
+    words = greedy_decode(log_probs, torch.tensor([len(seq)]), TOKENIZER)[0]
     # C at 1, A at 3, A at 5, T at 6 (first frame of each run); O at 9, N at 10; T at 12
     assert words == [TimedWord("CAAT", 1, 7), TimedWord("ONT", 9, 13)]
-    assert text_of(words) == TOKENIZER.decode(greedy_search(log_probs, torch.tensor([13]))[0])
+    assert text_of(words) == "CAAT ONT"
 
 
 def test_beam_words_are_timed_by_the_tokens_that_spell_them(lang_dir: Path) -> None:

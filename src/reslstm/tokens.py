@@ -74,8 +74,3 @@ class CharTokenizer:
                 ids.append(self.sep_id)
             ids.extend(index[c] for c in word if c in index)
         return ids
-
-    def decode(self, ids: Iterable[int]) -> str:
-        """Text of a token id sequence (already CTC-collapsed): ``|`` becomes a space."""
-        chars = [self.tokens[i] for i in ids if i != self.blank_id]
-        return " ".join("".join(chars).replace(WORD_SEP, " ").split())

@@ -18,8 +18,8 @@ from lhotse import Recording
 from lhotse.features import FeatureExtractor
 from omegaconf import OmegaConf
 
+from reslstm.ctc import text_of
 from reslstm.decode.stage import make_decoders
-from reslstm.decode.timing import text_of
 from reslstm.errors import ReslstmError
 from reslstm.features.fbank import make_extractor
 from reslstm.runtime import resolve_device, set_threads

@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 from torchaudio.models.decoder import ctc_decoder
 
-from reslstm.decode.timing import TimedWord, spell_out
+from reslstm.ctc import TimedWord
+from reslstm.decode.timing import spell_out
 from reslstm.tokens import BLANK, WORD_SEP, CharTokenizer
 
 

@@ -7,6 +7,7 @@ then ``per_utt.tsv``, ``errors.txt``, ``wer`` and ``scores.json`` (stage 5).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -19,9 +20,9 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from reslstm.ctc import TimedWord, greedy_decode, text_of
 from reslstm.decode.beam import LexiconBeamDecoder
-from reslstm.decode.greedy import greedy_search_timed
-from reslstm.decode.timing import TimedWord, group_words, text_of, to_seconds
+from reslstm.decode.timing import to_seconds
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_json, atomic_write_text, clear_done, is_done, mark_done
 from reslstm.runtime import resolve_device
@@ -52,17 +53,6 @@ DECODE_OUTPUTS = ["refs.tsv", "hyps.tsv", "hyp.ctm", "hyp.seglst.json", "decode.
 Decoder = Callable[[torch.Tensor, torch.Tensor], list[list[TimedWord]]]
 
 
-def greedy_decoder(tokenizer: CharTokenizer) -> Decoder:
-    """Greedy CTC search, each word timed by the frames its tokens were emitted in."""
-    spelling = dict(enumerate(tokenizer.tokens))
-
-    def decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[TimedWord]]:
-        found = greedy_search_timed(log_probs, lengths, tokenizer.blank_id)
-        return [group_words(ids, frames, tokenizer.sep_id, spelling) for ids, frames in found]
-
-    return decode
-
-
 def make_decoders(cfg: DictConfig, tokenizer: CharTokenizer) -> dict[str, Decoder]:
     """The decoding methods named in ``decode.methods``."""
     lang = Path(cfg.paths.lang_dir)
@@ -70,7 +60,7 @@ def make_decoders(cfg: DictConfig, tokenizer: CharTokenizer) -> dict[str, Decode
     decoders: dict[str, Decoder] = {}
     for method in d.methods:
         if method == "greedy":
-            decoders[method] = greedy_decoder(tokenizer)
+            decoders[method] = functools.partial(greedy_decode, tokenizer=tokenizer)
         elif method == "beam_lm":
             for name in ("tokens.txt", "lexicon.txt", "lm.arpa"):
                 if not (lang / name).is_file():

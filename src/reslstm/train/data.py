@@ -23,6 +23,7 @@ from lhotse.features import FeatureExtractor
 from lhotse.utils import compute_num_frames
 from torch.utils.data import Dataset, Sampler
 
+from reslstm.ctc import ctc_min_frames
 from reslstm.errors import ReslstmError
 from reslstm.tokens import CharTokenizer
 
@@ -37,12 +38,6 @@ def load_cuts(path: Path) -> CutSet:
         raise ReslstmError(f"missing manifest {path}: run the features stage (1) first")
     lazy = load_manifest_lazy(path)  # None for an empty file
     return CutSet.from_cuts([]) if lazy is None else lazy.to_eager()
-
-
-def ctc_min_frames(token_ids: list[int]) -> int:
-    """Frames CTC needs for this target: one per token plus a blank between repeats."""
-    repeats = sum(a == b for a, b in zip(token_ids, token_ids[1:], strict=False))
-    return len(token_ids) + repeats
 
 
 def num_frames(cut: Cut, frame_shift: float) -> int:

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from reslstm.decode.greedy import greedy_search
+from reslstm.ctc import ctc_loss, greedy_decode, text_of
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
 from reslstm.features.fbank import make_extractor
@@ -291,17 +290,8 @@ class Trainer:
     def _ctc_loss(
         self, log_probs: torch.Tensor, out_lens: torch.Tensor, batch: dict[str, Any]
     ) -> torch.Tensor:
-        """CTC loss summed over the batch, divided by the number of target tokens."""
-        target_lens = batch["target_lens"]
-        loss = F.ctc_loss(
-            log_probs.float().transpose(0, 1),
-            batch["targets"].to(self.device),
-            out_lens,
-            target_lens.to(self.device),
-            blank=self.tokenizer.blank_id,
-            reduction="sum",
-        )
-        return loss / target_lens.sum().clamp(min=1).to(loss.device)
+        targets, target_lens = batch["targets"], batch["target_lens"]
+        return ctc_loss(log_probs, out_lens, targets, target_lens, self.tokenizer.blank_id)
 
     def _layer_grad_norms(self) -> dict[str, float]:
         norms = {}
@@ -338,13 +328,9 @@ class Trainer:
             n = int(batch["target_lens"].sum())
             total += float(self._ctc_loss(log_probs, out_lens, batch)) * n
             tokens += n
-            for uid, text, ids in zip(
-                batch["ids"],
-                batch["texts"],
-                greedy_search(log_probs.float(), out_lens),
-                strict=True,
-            ):
-                refs[uid], hyps[uid] = text, self.tokenizer.decode(ids)
+            words = greedy_decode(log_probs.float(), out_lens, self.tokenizer)
+            for uid, text, hyp in zip(batch["ids"], batch["texts"], words, strict=True):
+                refs[uid], hyps[uid] = text, text_of(hyp)
         self.model.train()
         scores = score(refs, hyps)
         return {"dev_loss": total / max(tokens, 1), "dev_wer": scores.wer, "dev_cer": scores.cer}
