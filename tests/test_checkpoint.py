@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from reslstm.train.checkpoint import (
+from reslstm.checkpoint import (
     average_state_dicts,
     epoch_checkpoints,
     prune_epochs,

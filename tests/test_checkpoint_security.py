@@ -13,11 +13,11 @@ import pytest
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from reslstm.checkpoint import load_checkpoint, load_trained_model, save_checkpoint
 from reslstm.cli.convert_checkpoint import main as convert_main
 from reslstm.errors import ReslstmError
 from reslstm.models import build_model
 from reslstm.runtime import rng_state, set_rng_state
-from reslstm.train.checkpoint import load_checkpoint, load_trained_model, save_checkpoint
 from reslstm.train.trainer import Trainer
 
 MODEL_CFG = {"name": "residual_lstm", "cell": "residual", "num_layers": 2}

@@ -14,7 +14,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from reslstm.train.checkpoint import load_checkpoint
+from reslstm.checkpoint import load_checkpoint
 from reslstm.train.trainer import Trainer
 
 pytestmark = pytest.mark.slow
@@ -139,9 +139,9 @@ def test_empty_or_unusable_training_set_fails_with_the_manifest_name(
 ) -> None:
     from lhotse import CutSet, load_manifest
 
+    from reslstm.batches import filter_trainable, load_cuts
     from reslstm.errors import ReslstmError
     from reslstm.tokens import CharTokenizer
-    from reslstm.train.data import filter_trainable, load_cuts
 
     fbank = tiny_prepared / "fbank" / "mini_tiny_sdm"
     cuts = load_manifest(fbank / "cuts_train.jsonl.gz")
@@ -159,9 +159,9 @@ def test_empty_or_unusable_training_set_fails_with_the_manifest_name(
 def test_on_the_fly_features_match_stored_ones_and_train(
     tiny_prepared: Path, tmp_path: Path, tiny_config
 ) -> None:
+    from reslstm.batches import CTCBatches, load_cuts
     from reslstm.features.fbank import make_extractor
     from reslstm.tokens import CharTokenizer
-    from reslstm.train.data import CTCBatches, load_cuts
 
     cfg = tiny_config()
     tokenizer = CharTokenizer.from_file(Path(cfg.paths.lang_dir) / "tokens.txt")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from reslstm.train.checkpoint import load_checkpoint
+from reslstm.checkpoint import load_checkpoint
 
 from .helpers import alive, kill_when, run_stage, start_stage
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from reslstm.checkpoint import load_checkpoint, save_checkpoint
 from reslstm.errors import ReslstmError
-from reslstm.train.checkpoint import load_checkpoint, save_checkpoint
 
 _np_core = getattr(np, "_core", None) or np.core
 # What a pickled numpy array needs, and nothing more.

@@ -18,13 +18,13 @@ from lhotse import Recording
 from lhotse.features import FeatureExtractor
 from omegaconf import OmegaConf
 
+from reslstm.checkpoint import load_trained_model
 from reslstm.ctc import text_of
 from reslstm.decode.stage import make_decoders
 from reslstm.errors import ReslstmError
 from reslstm.features.fbank import make_extractor
 from reslstm.runtime import resolve_device, set_threads
 from reslstm.tokens import CharTokenizer
-from reslstm.train.checkpoint import load_trained_model
 
 log = logging.getLogger("reslstm.transcribe")
 

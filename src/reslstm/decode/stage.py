@@ -20,6 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from reslstm.batches import CTCBatches, load_cuts
+from reslstm.checkpoint import checkpoint_identity, load_trained_model
 from reslstm.ctc import TimedWord, greedy_decode, text_of
 from reslstm.decode.beam import LexiconBeamDecoder
 from reslstm.decode.timing import to_seconds
@@ -43,8 +45,6 @@ from reslstm.scoring.overlap import (
     supervision_segments,
 )
 from reslstm.tokens import CharTokenizer
-from reslstm.train.checkpoint import checkpoint_identity, load_trained_model
-from reslstm.train.data import CTCBatches, load_cuts
 
 log = logging.getLogger(__name__)
 DECODE_OUTPUTS = ["refs.tsv", "hyps.tsv", "hyp.ctm", "hyp.seglst.json", "decode.json"]

@@ -18,6 +18,15 @@ from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from reslstm.batches import (
+    CTCBatches,
+    SkipFirst,
+    filter_trainable,
+    load_cuts,
+    make_sampler,
+    num_frames,
+)
+from reslstm.checkpoint import load_checkpoint, prune_epochs, save_checkpoint
 from reslstm.ctc import ctc_loss, greedy_decode, text_of
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
@@ -27,15 +36,6 @@ from reslstm.models import CTCModel, build_model, count_parameters
 from reslstm.runtime import resolve_device, rng_state, seed_everything, set_rng_state
 from reslstm.scoring import score
 from reslstm.tokens import CharTokenizer
-from reslstm.train.checkpoint import load_checkpoint, prune_epochs, save_checkpoint
-from reslstm.train.data import (
-    CTCBatches,
-    SkipFirst,
-    filter_trainable,
-    load_cuts,
-    make_sampler,
-    num_frames,
-)
 from reslstm.train.distributed import (
     DistInfo,
     all_true,

@@ -1,4 +1,16 @@
-"""Training data: cut loading and filtering, the batch dataset, and resumable samplers."""
+"""Batches of cuts for training (stage 3) and decoding (stage 4): cut loading and filtering,
+the batch dataset, and the resumable training samplers.
+
+The batch contract: :class:`CTCBatches` turns a CutSet (one sampler step) into a dict whose
+utterances are sorted longest first:
+
+- ``ids``: ``list[str]`` of length B, the cut ids;
+- ``feats``: float tensor ``[B, T, F]``, fbank features zero-padded to the longest utterance;
+- ``feat_lens``: long tensor ``[B]``, the real frames of each utterance;
+- ``targets``: long tensor ``[sum_b L_b]``, the token ids of every transcript, concatenated;
+- ``target_lens``: long tensor ``[B]``, the tokens ``L_b`` of each transcript;
+- ``texts``: ``list[str]`` of length B, the transcripts (references).
+"""
 
 from __future__ import annotations
 

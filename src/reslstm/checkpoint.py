@@ -1,4 +1,5 @@
-"""Checkpoints: atomic writes, resume lookup, averaging, and loading a trained model.
+"""Checkpoints, shared by training (stage 3) and decoding (4): atomic writes, safe loading,
+averaging, and loading a trained model.
 
 Layout of a run directory's ``checkpoints/``: ``last.pt`` (newest state, also mid-epoch),
 ``epoch-<n>.pt`` (the last ``keep_last`` epochs), ``best.pt`` (lowest dev loss).
