@@ -63,7 +63,7 @@ def tiny_manifests(tiny_corpus_dir: Path, tiny_config: Callable[..., DictConfig]
 def tiny_prepared(tiny_manifests: Path, tiny_config: Callable[..., DictConfig]) -> Path:
     """Stages 1-2 (features, lang dir) on the tiny SDM manifests; returns ``paths.data_dir``."""
     from reslstm.features.extract import compute_features
-    from reslstm.lang import prepare_lang
+    from reslstm.lang.prepare import prepare_lang
 
     cfg = tiny_config()
     compute_features(cfg.features, tiny_manifests, Path(cfg.paths.fbank_dir), progress=False)

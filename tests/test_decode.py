@@ -9,7 +9,7 @@ import torch
 
 from reslstm.ctc import TimedWord, best_path, greedy_decode, text_of
 from reslstm.decode.beam import LexiconBeamDecoder
-from reslstm.decode.lexicon import write_lexicon
+from reslstm.lang.lexicon import write_lexicon
 from reslstm.lm.ngram import train_ngram, write_arpa
 from reslstm.tokens import CharTokenizer
 

@@ -13,7 +13,7 @@ from lhotse.utils import fastcopy
 from test_data_errors import CASES
 
 from reslstm.io import mark_done
-from reslstm.lang import prepare_lang
+from reslstm.lang.prepare import prepare_lang
 
 from .helpers import error_lines, run_sh
 

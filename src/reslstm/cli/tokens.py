@@ -5,7 +5,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from reslstm.cli import stage_entry
-from reslstm.lang import prepare_lang
+from reslstm.lang.prepare import prepare_lang
 
 
 @stage_entry

@@ -15,9 +15,9 @@ from typing import Any
 from lhotse import load_manifest
 from omegaconf import DictConfig, OmegaConf
 
-from reslstm.decode.lexicon import write_lexicon
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_text, clear_done, is_done, mark_done
+from reslstm.lang.lexicon import write_lexicon
 from reslstm.lm.ngram import train_ngram, write_arpa
 from reslstm.tokens import CharTokenizer
 
