@@ -92,6 +92,16 @@ else
   done
 fi
 
+# With --jobs > 1 each run's output lines carry its run directory's name, as the stages name it.
+names=()
+if ((${#runs[@]} > 1 && jobs > 1 && stage <= 5 && stop_stage >= 3)); then
+  for r in "${runs[@]}"; do
+    # shellcheck disable=SC2086
+    dir=$("${python[@]}" -m reslstm.cli.layout run-dir $r "${overrides[@]}")
+    names+=("$(basename "$dir")")
+  done
+fi
+
 run_stage() {  # run_stage MODULE [extra overrides...]
   local module=$1; shift
   "${python[@]}" -m "reslstm.cli.$module" "$@" "${overrides[@]}"
@@ -106,7 +116,7 @@ train_cmd() {
 }
 
 for_each_run() {  # for_each_run COMMAND: COMMAND <run overrides...> for every run, --jobs at a time
-  local cmd=$1 failed=0 pids=() names=()
+  local cmd=$1 failed=0
   if ((${#runs[@]} == 1 || jobs == 1)); then
     for r in "${runs[@]}"; do
       # shellcheck disable=SC2086
@@ -114,12 +124,10 @@ for_each_run() {  # for_each_run COMMAND: COMMAND <run overrides...> for every r
     done
     return 0
   fi
-  for r in "${runs[@]}"; do
+  for i in "${!runs[@]}"; do
     while (($(jobs -rp | wc -l) >= jobs)); do wait -n || failed=$?; done
-    local name
-    name=$(sed -E 's/model=([a-z_]+) model.num_layers=([0-9]+)/\1_L\2/' <<<"$r")
     # shellcheck disable=SC2086
-    ( $cmd $r progress_bar=false 2>&1 | sed -u "s/^/[$name] /"; exit "${PIPESTATUS[0]}" ) &
+    ( $cmd ${runs[$i]} progress_bar=false 2>&1 | sed -u "s/^/[${names[$i]}] /"; exit "${PIPESTATUS[0]}" ) &
   done
   while (($(jobs -rp | wc -l) > 0)); do wait -n || failed=$?; done
   return $failed

@@ -6,19 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from reslstm.cli.compose import compose_config
 from reslstm.data.mini import generate_corpus
 from reslstm.data.prepare import prepare_data
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def compose_config(overrides: list[str]) -> DictConfig:
-    """The root Hydra config composed with ``overrides`` (as ``./run.sh`` would)."""
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
 
 
 @pytest.fixture(scope="session")

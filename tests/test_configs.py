@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from reslstm.cli import CONFIG_DIR
 from reslstm.cli.check import check_overrides
+from reslstm.cli.compose import compose_config
+from reslstm.layout import CONFIG_DIR
 
 GROUPS = ["data", "features", "tokens", "model", "model/size", "train", "decode", "experiment"]
 
 
 def _options(group: str) -> list[str]:
-    return sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml"))
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
 def _compose(overrides: list[str]):
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
+    cfg = compose_config(overrides)
     OmegaConf.resolve(cfg)
     return cfg
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from reslstm.data import SPLITS
 from reslstm.data.mini import generate_corpus
 from reslstm.data.mini.generate import MiniConfig, meeting_ids, plan_meetings
 from reslstm.data.mini.grammar import sentences_for, split_of, vocabulary, words_of
+from reslstm.layout import SPLITS
 
 
 def _corpus_hash(root: Path) -> str:

@@ -13,9 +13,9 @@ from lhotse import CutSet, load_manifest
 from lhotse.recipes.ami import PARTITIONS
 from omegaconf import OmegaConf
 
-from reslstm.data import SPLITS
 from reslstm.data.prepare import prepare_data
 from reslstm.io import is_done
+from reslstm.layout import SPLITS
 
 NORMALISED = re.compile(r"^[A-Z0-9'-]+( [A-Z0-9'-]+)*$")
 

@@ -7,19 +7,17 @@ import pytest
 import soundfile as sf
 import torch
 import torchaudio
-from hydra import compose, initialize_config_dir
 from lhotse import CutSet, Recording
 from omegaconf import OmegaConf
 
-from reslstm.cli import CONFIG_DIR
+from reslstm.cli.compose import compose_config
 from reslstm.features.cmvn import compute_cmvn
 from reslstm.features.extract import extract_split
 from reslstm.features.fbank import make_extractor
 
 
 def feat_cfg(**overrides) -> dict:
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="config")
+    cfg = compose_config([])
     return {**OmegaConf.to_container(cfg.features, resolve=True), **overrides}
 
 
@@ -63,7 +61,7 @@ def test_kaldifeat_matches_torchaudio(cuts: CutSet) -> None:
 
 def test_parallel_extraction_round_trips_through_lilcom(cuts: CutSet, tmp_path) -> None:
     cfg = feat_cfg(num_jobs=2, chunk_size=1)
-    with_feats = extract_split(cuts, cfg, tmp_path, "x", progress=False)
+    with_feats = extract_split(cuts, cfg, tmp_path / "feats_x", "x", progress=False)
     assert [c.id for c in with_feats] == [c.id for c in cuts]
     extractor = make_extractor(cfg)
     for cut in with_feats:
@@ -75,7 +73,9 @@ def test_parallel_extraction_round_trips_through_lilcom(cuts: CutSet, tmp_path) 
 
 
 def test_cmvn_equals_numpy(cuts: CutSet, tmp_path) -> None:
-    with_feats = extract_split(cuts, feat_cfg(num_jobs=1), tmp_path, "y", progress=False)
+    with_feats = extract_split(
+        cuts, feat_cfg(num_jobs=1), tmp_path / "feats_y", "y", progress=False
+    )
     frames = np.concatenate([c.load_features() for c in with_feats]).astype(np.float64)
     stats = compute_cmvn(with_feats)
     assert stats["frames"] == len(frames)

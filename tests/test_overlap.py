@@ -9,10 +9,10 @@ import pytest
 from lhotse import SupervisionSegment, SupervisionSet
 
 from reslstm.errors import ReslstmError
+from reslstm.layout import ManifestDir
 from reslstm.scoring.overlap import (
     Segment,
     overlapped_ids,
-    split_supervisions,
     supervision_segments,
 )
 
@@ -56,7 +56,7 @@ def test_segments_are_read_from_a_lhotse_supervision_manifest(tmp_path: Path) ->
         ]
     )
     sups.to_file(raw / "ami-sdm_supervisions_dev.jsonl.gz")
-    path = split_supervisions(tmp_path, "dev")
+    path = ManifestDir(tmp_path).supervisions("dev")
     segs = supervision_segments(path)
     assert [(s.id, s.start, s.end) for s in segs] == [("s1", 1.0, 3.0), ("s2", 2.5, 3.5)]
     assert overlapped_ids(segs) == {"s1", "s2"}
@@ -64,7 +64,7 @@ def test_segments_are_read_from_a_lhotse_supervision_manifest(tmp_path: Path) ->
 
 def test_missing_or_malformed_supervisions_fail_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(ReslstmError, match="run stage 0"):
-        split_supervisions(tmp_path, "test")
+        ManifestDir(tmp_path).supervisions("test")
     (tmp_path / "raw").mkdir()
     bad = tmp_path / "raw" / "ami-sdm_supervisions_test.jsonl.gz"
     with gzip.open(bad, "wt") as f:

@@ -46,8 +46,6 @@ warnings.filterwarnings("ignore", message="You are using Dynamic.*eagerly read C
 
 def load_cuts(path: Path) -> CutSet:
     """Read a cut manifest (eagerly: the mini corpus and AMI both fit in memory)."""
-    if not path.is_file():
-        raise ReslstmError(f"missing manifest {path}: run the features stage (1) first")
     lazy = load_manifest_lazy(path)  # None for an empty file
     return CutSet.from_cuts([]) if lazy is None else lazy.to_eager()
 

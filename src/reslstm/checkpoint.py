@@ -1,25 +1,25 @@
-"""Checkpoints, shared by training (stage 3) and decoding (4): atomic writes, safe loading,
-averaging, and loading a trained model.
+"""Checkpoints, shared by training (stage 3) and decoding (4): what a training checkpoint
+holds, saving and restoring it, safe loading, averaging, and loading a trained model.
 
-Layout of a run directory's ``checkpoints/``: ``last.pt`` (newest state, also mid-epoch),
-``epoch-<n>.pt`` (the last ``keep_last`` epochs), ``best.pt`` (lowest dev loss).
+The files of a run's ``checkpoints/`` are named by :class:`reslstm.layout.CheckpointDir`.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_path
+from reslstm.layout import CheckpointDir, RunDir, require, run_first
 from reslstm.models import CTCModel, build_model
+from reslstm.runtime import set_rng_state
 
-EPOCH_RE = re.compile(r"epoch-(\d+)\.pt$")
 CHECKPOINT_KEYS = frozenset({"model"})
 
 
@@ -57,17 +57,92 @@ def _first_line(e: BaseException) -> str:
     return f"{e.__class__.__name__}: {text[0] if text else ''}"[:300]
 
 
-def epoch_checkpoints(ckpt_dir: Path) -> list[Path]:
-    """``epoch-<n>.pt`` files, oldest first."""
-    found = [
-        (int(m.group(1)), p) for p in ckpt_dir.glob("epoch-*.pt") if (m := EPOCH_RE.search(p.name))
-    ]
-    return [p for _, p in sorted(found)]
+def training_checkpoint(
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule: Any,
+    state: dict[str, Any],
+    rng_by_rank: list[dict[str, Any]],
+    model_cfg: dict[str, Any],
+    input_dim: int,
+    vocab_size: int,
+    world_size: int,
+) -> dict[str, Any]:
+    """What a training checkpoint holds: weights, optimiser and schedule states, the trainer's
+    ``state`` (epoch, batch, history, ...), every rank's RNG states (a resumed DDP run draws the
+    same masks), and what :func:`load_trained_model` needs to rebuild the model."""
+    return {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "state": state,
+        "rng": rng_by_rank,
+        "model_cfg": model_cfg,
+        "input_dim": input_dim,
+        "vocab_size": vocab_size,
+        "world_size": world_size,
+    }
 
 
-def prune_epochs(ckpt_dir: Path, keep_last: int) -> None:
-    for path in epoch_checkpoints(ckpt_dir)[:-keep_last] if keep_last > 0 else []:
+def save_training(
+    ckpt: dict[str, Any], ckpts: CheckpointDir, epoch: int | None, best: bool, keep_last: int
+) -> None:
+    """Mid-epoch (``epoch`` None): ``last.pt``. After epoch ``epoch``: ``epoch-<n>.pt``,
+    hard-linked as ``last.pt`` (and ``best.pt``), older epochs beyond ``keep_last`` pruned."""
+    if epoch is None:
+        save_checkpoint(ckpt, ckpts.named("last"))
+        return
+    epoch_path = ckpts.epoch(epoch)
+    save_checkpoint(ckpt, epoch_path)
+    for name in ["last"] + (["best"] if best else []):
+        with atomic_path(ckpts.named(name)) as tmp:
+            os.link(epoch_path, tmp)
+    for path in ckpts.epochs()[:-keep_last] if keep_last > 0 else []:
         path.unlink(missing_ok=True)
+
+
+def resume_path(ckpts: CheckpointDir, resume: str) -> Path | None:
+    """The checkpoint ``train.resume`` names: ``auto`` (``last.pt`` if any), ``none`` or a path."""
+    if resume == "none":
+        return None
+    path = ckpts.named("last") if resume == "auto" else Path(resume)
+    if not path.is_file():
+        if resume != "auto":
+            raise ReslstmError(f"train.resume={resume}: no such checkpoint")
+        return None
+    return path
+
+
+def restore_training(
+    path: Path,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule: Any,
+    model_cfg: dict[str, Any],
+    world_size: int,
+    rank: int,
+) -> dict[str, Any]:
+    """Load a :func:`training_checkpoint` into the model, optimiser, schedule and this rank's
+    RNGs; return the trainer ``state`` it holds. A checkpoint of another model config or world
+    size is refused with one line."""
+    ckpt = load_checkpoint(path)
+    if ckpt["model_cfg"] != model_cfg:
+        raise ReslstmError(
+            f"{path} was trained with a different model config; use another tag= or "
+            "train.resume=none with a fresh run directory"
+        )
+    if ckpt.get("world_size", 1) != world_size:
+        raise ReslstmError(
+            f"{path} was written with {ckpt.get('world_size', 1)} processes; resume with "
+            f"the same number (now {world_size})"
+        )
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    schedule.load_state_dict(ckpt["schedule"])
+    set_rng_state(ckpt["rng"][rank])
+    return ckpt["state"]
 
 
 def average_state_dicts(paths: list[Path]) -> dict[str, torch.Tensor]:
@@ -81,18 +156,15 @@ def average_state_dicts(paths: list[Path]) -> dict[str, torch.Tensor]:
 
 def checkpoint_paths(run_dir: Path, which: str, avg_last: int = 3) -> list[Path]:
     """The checkpoint files that make up a run's ``best``, ``last`` or ``avg`` model."""
-    ckpt_dir = Path(run_dir) / "checkpoints"
+    ckpts = RunDir(Path(run_dir)).checkpoints
     if which == "avg":
-        paths = epoch_checkpoints(ckpt_dir)[-avg_last:]
+        paths = ckpts.epochs()[-avg_last:]
         if not paths:
-            raise ReslstmError(f"no epoch checkpoints to average in {ckpt_dir}: train first")
+            raise ReslstmError(f"missing {ckpts.path / 'epoch-*.pt'}: {run_first(3)}")
         return paths
     if which not in ("best", "last"):
         raise ReslstmError(f"decode.checkpoint={which!r}: use best, last or avg")
-    path = ckpt_dir / f"{which}.pt"
-    if not path.is_file():
-        raise ReslstmError(f"missing checkpoint {path}: run stage 3 (train) for this model")
-    return [path]
+    return [require(ckpts.named(which), 3)]
 
 
 def load_trained_model(run_dir: Path, which: str = "best", avg_last: int = 3) -> CTCModel:

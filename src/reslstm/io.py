@@ -112,3 +112,10 @@ def mark_done(directory: str | Path, key: Any = None, **info: Any) -> None:
 def clear_done(directory: str | Path) -> None:
     """Remove the completion marker so the stage runs again (first step of a stage)."""
     (Path(directory) / MARKER).unlink(missing_ok=True)
+
+
+def done_marker(directory: str | Path) -> str | None:
+    """The marker of a finished stage directory as text, None if unfinished: a later stage puts
+    it in its own key, so that redoing this stage redoes that one too."""
+    marker = Path(directory) / MARKER
+    return marker.read_text() if marker.is_file() else None

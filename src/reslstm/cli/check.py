@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import sys
 
-from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from reslstm.cli import CONFIG_DIR
+from reslstm.cli.compose import compose_config
 from reslstm.models import validate_config
 
 
 def check_overrides(overrides: list[str]) -> str | None:
     """One-line error message, or None when the config composes, resolves and builds a model."""
     try:
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
+        cfg = compose_config(overrides)
         OmegaConf.resolve(cfg)
     except (HydraException, OmegaConfBaseException, ValueError) as e:
         first = " ".join(str(e).split("\n")[0].split())

@@ -2,7 +2,7 @@
 
 from omegaconf import DictConfig
 
-from reslstm.cli import stage_entry
+from reslstm.cli.stage import stage_entry
 from reslstm.decode.stage import decode_run
 
 

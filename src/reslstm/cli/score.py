@@ -2,8 +2,8 @@
 
 from omegaconf import DictConfig
 
-from reslstm.cli import stage_entry
-from reslstm.decode.stage import score_run
+from reslstm.cli.stage import stage_entry
+from reslstm.scoring.stage import score_run
 
 
 @stage_entry

@@ -1,22 +1,21 @@
 """Stage 6: the results table of every run on this corpus (``reslstm-table``)."""
 
-from pathlib import Path
-
 from omegaconf import DictConfig
 
-from reslstm.cli import stage_entry
+from reslstm.cli.stage import stage_entry
+from reslstm.layout import Layout
 from reslstm.results import write_results
 
 
 @stage_entry
 def main(cfg: DictConfig) -> None:
-    corpus_dir = Path(cfg.paths.exp_dir) / cfg.data.name
+    results = Layout.of(cfg).results
     method = "beam_lm" if "beam_lm" in cfg.decode.methods else cfg.decode.methods[0]
     text = write_results(
-        corpus_dir, method, learning_cer=cfg.train.learning_cer, primary=cfg.score.primary
+        results.path, method, learning_cer=cfg.train.learning_cer, primary=cfg.score.primary
     )
     print(text)
-    print(f"(written to {corpus_dir / 'RESULTS.md'}, plots beside it)")
+    print(f"(written to {results.table}, plots beside it)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from reslstm.cli import stage_entry
+from reslstm.cli.stage import stage_entry
 from reslstm.lang.prepare import prepare_lang
 
 

@@ -23,6 +23,7 @@ from reslstm.ctc import text_of
 from reslstm.decode.stage import make_decoders
 from reslstm.errors import ReslstmError
 from reslstm.features.fbank import make_extractor
+from reslstm.layout import LangDir, RunDir
 from reslstm.runtime import resolve_device, set_threads
 from reslstm.tokens import CharTokenizer
 
@@ -62,14 +63,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     set_threads(1)
     try:
-        config = args.run_dir / "config.yaml"
-        if not config.is_file():
-            raise ReslstmError(f"{args.run_dir} is not a trained run (no config.yaml)")
-        cfg = OmegaConf.load(config)
+        run = RunDir(args.run_dir)
+        if not run.config.is_file():
+            raise ReslstmError(f"{run.path} is not a trained run (no {run.config.name})")
+        cfg = OmegaConf.load(run.config)
         cfg.decode.methods = [args.method]
         device = resolve_device(args.device)
-        model = load_trained_model(args.run_dir, args.checkpoint, cfg.decode.avg_last).to(device)
-        tokens = Path(cfg.paths.lang_dir) / "tokens.txt"
+        model = load_trained_model(run.path, args.checkpoint, cfg.decode.avg_last).to(device)
+        tokens = LangDir(Path(cfg.paths.lang_dir)).tokens
         if not tokens.is_file():
             raise ReslstmError(f"missing {tokens}: run from the recipe root that trained the model")
         decode = make_decoders(cfg, CharTokenizer.from_file(tokens))[args.method]

@@ -15,11 +15,10 @@ from pathlib import Path
 import soundfile as sf
 from lhotse.recipes.ami import PARTITIONS
 
+from reslstm.data.ami_format import ANNOTATIONS, SAMPLE_RATE
 from reslstm.data.errors import CorpusError
 from reslstm.io import atomic_path
 
-ANNOTATIONS = "ami_public_manual_1.6.2"
-SAMPLE_RATE = 16000
 # The audio files lhotse's prepare_ami collects for each mic (rglob patterns).
 AUDIO_GLOBS = {
     "sdm": "*Array1-01.wav",

@@ -18,15 +18,14 @@ from typing import Any
 from lhotse.recipes.ami import download_ami, prepare_ami
 from omegaconf import OmegaConf
 
-from reslstm.data import SPLITS
 from reslstm.data.checks import FIX_AMI, check_corpus, find_bad_xml
 from reslstm.data.cuts import build_cuts
 from reslstm.data.errors import CorpusError
 from reslstm.data.mini import generate_corpus
 from reslstm.data.summary import format_table, split_summary
+from reslstm.layout import SPLITS, ManifestDir
 from reslstm.io import remove_stale_tmp, atomic_path, atomic_write_json, is_done, mark_done
 
-SUMMARY_FILE = "summary.json"
 MINI_MICS = ("sdm", "ihm")
 
 
@@ -46,14 +45,15 @@ def prepare_data(
     )
     manifest_dir = Path(manifest_dir)
     if not force and is_done(manifest_dir, cfg):
-        summary = json.loads((manifest_dir / SUMMARY_FILE).read_text())
+        summary = json.loads(ManifestDir(manifest_dir).summary.read_text())
         print(f"stage 0 already done: {manifest_dir}\n{format_table(summary)}")
         return summary
     corpus_dir = Path(cfg["corpus_dir"])
     annotations, fix = _corpus(cfg, corpus_dir)
     remove_stale_tmp(manifest_dir)
     with atomic_path(manifest_dir) as tmp:
-        manifests = _prepare_ami(cfg, corpus_dir, annotations, tmp / "raw", fix)
+        out = ManifestDir(tmp)
+        manifests = _prepare_ami(cfg, corpus_dir, annotations, out.raw, fix)
         summary: dict[str, dict] = {}
         train_vocab: set[str] | None = None
         for split in SPLITS:
@@ -67,12 +67,12 @@ def prepare_data(
                     f"check data.min_duration/max_duration ({cfg['min_duration']}/"
                     f"{cfg['max_duration']} s)"
                 )
-            with atomic_path(tmp / f"cuts_{split}.jsonl.gz") as path:
+            with atomic_path(out.cuts(split)) as path:
                 cuts.to_file(path)
             summary[split] = split_summary(cuts, dropped, train_vocab)
             if split == "train":
                 train_vocab = {w for cut in cuts for w in cut.supervisions[0].text.split()}
-        atomic_write_json(tmp / SUMMARY_FILE, summary)
+        atomic_write_json(out.summary, summary)
         mark_done(tmp, cfg, corpus=cfg["corpus"], mic=cfg["mic"])
     print(f"stage 0 done: {manifest_dir}\n{format_table(summary)}")
     return summary

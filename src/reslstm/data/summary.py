@@ -6,7 +6,7 @@ from collections import Counter
 
 from lhotse import CutSet
 
-from reslstm.data import SPLITS
+from reslstm.layout import SPLITS
 
 
 def split_summary(cuts: CutSet, dropped: Counter, train_vocab: set[str] | None) -> dict:

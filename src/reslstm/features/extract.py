@@ -17,11 +17,11 @@ from tqdm import tqdm
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import compute_cmvn, save_cmvn
 from reslstm.features.fbank import make_extractor
-from reslstm.io import atomic_path, clear_done, is_done, mark_done
+from reslstm.io import atomic_path, clear_done, done_marker, is_done, mark_done
+from reslstm.layout import SPLITS, FbankDir, ManifestDir, require_done
 from reslstm.runtime import die_with_parent, set_threads
 
 log = logging.getLogger(__name__)
-SPLITS = ("train", "dev", "test")
 
 
 def _extract_chunk(cuts: CutSet, cfg: dict[str, Any], storage_path: str) -> list[dict]:
@@ -33,14 +33,13 @@ def _extract_chunk(cuts: CutSet, cfg: dict[str, Any], storage_path: str) -> list
 
 
 def extract_split(
-    cuts: CutSet, cfg: dict[str, Any], out_dir: Path, name: str, progress: bool = True
+    cuts: CutSet, cfg: dict[str, Any], storage_dir: Path, name: str, progress: bool = True
 ) -> CutSet:
-    """Features of ``cuts`` into ``out_dir/feats_<name>/``; returns the cuts with features.
+    """Features of ``cuts`` (split ``name``) into ``storage_dir``; returns them with features.
 
     A failed write (e.g. a full disk) removes the partial storage and raises a one-line
     :class:`ReslstmError`; the caller writes no manifest, so nothing half-done remains.
     """
-    storage_dir = out_dir / f"feats_{name}"
     shutil.rmtree(storage_dir, ignore_errors=True)  # leftovers of an interrupted run
     storage_dir.mkdir(parents=True)
     chunks = cuts.split(max(1, -(-len(cuts) // cfg["chunk_size"])))
@@ -86,24 +85,22 @@ def compute_features(
 ) -> dict[str, Any]:
     """Stage 1: fbank for every split, CMVN from train; skipped when already complete."""
     feat_cfg = OmegaConf.to_container(cfg, resolve=True)
-    inputs = {s: manifest_dir / f"cuts_{s}.jsonl.gz" for s in SPLITS}
-    if not is_done(manifest_dir):
-        raise ReslstmError(f"no finished manifests in {manifest_dir}: run stage 0 first")
-    key = {"features": feat_cfg, "manifests": (manifest_dir / ".done").read_text()}
+    manifests, fbank = ManifestDir(require_done(manifest_dir, 0)), FbankDir(fbank_dir)
+    key = {"features": feat_cfg, "manifests": done_marker(manifest_dir)}
     if not force and is_done(fbank_dir, key):
         log.info("features in %s are complete; nothing to do (force=true redoes them)", fbank_dir)
         return {}
     clear_done(fbank_dir)
     summary: dict[str, Any] = {}
     for split in SPLITS:
-        cuts = load_manifest(inputs[split])
+        cuts = load_manifest(manifests.cuts(split))
         if split == "train" and feat_cfg["speed_perturb"]:
             cuts = cuts + cuts.perturb_speed(0.9) + cuts.perturb_speed(1.1)
         audio_s = sum(c.duration for c in cuts)
         start = time.perf_counter()
-        with_feats = extract_split(cuts, feat_cfg, fbank_dir, split, progress)
+        with_feats = extract_split(cuts, feat_cfg, fbank.storage(split), split, progress)
         wall = time.perf_counter() - start
-        with atomic_path(fbank_dir / f"cuts_{split}.jsonl.gz") as tmp:
+        with atomic_path(fbank.cuts(split)) as tmp:
             with_feats.to_file(tmp)
         summary[split] = {
             "utterances": len(with_feats),
@@ -121,6 +118,6 @@ def compute_features(
             feat_cfg["num_jobs"],
         )
         if split == "train":
-            save_cmvn(compute_cmvn(with_feats), fbank_dir / "cmvn.json")
+            save_cmvn(compute_cmvn(with_feats), fbank.cmvn)
     mark_done(fbank_dir, key, summary=summary)
     return summary

@@ -16,19 +16,18 @@ from lhotse import load_manifest
 from omegaconf import DictConfig, OmegaConf
 
 from reslstm.errors import ReslstmError
-from reslstm.io import atomic_write_text, clear_done, is_done, mark_done
+from reslstm.io import atomic_write_text, clear_done, done_marker, is_done, mark_done
 from reslstm.lang.lexicon import write_lexicon
+from reslstm.layout import LangDir, ManifestDir, require, require_done
 from reslstm.lm.ngram import train_ngram, write_arpa
 from reslstm.tokens import CharTokenizer
 
 log = logging.getLogger(__name__)
 
 
-def split_texts(manifest_dir: Path, split: str) -> list[str]:
-    path = manifest_dir / f"cuts_{split}.jsonl.gz"
-    if not path.is_file():
-        raise ReslstmError(f"missing {path}: run stage 0 (data) first")
-    return [c.supervisions[0].text for c in load_manifest(path)]
+def split_texts(manifests: ManifestDir, split: str) -> list[str]:
+    """The transcripts of ``split``, one per cut."""
+    return [c.supervisions[0].text for c in load_manifest(require(manifests.cuts(split), 0))]
 
 
 def prepare_lang(
@@ -40,30 +39,29 @@ def prepare_lang(
     """
     if cfg.type != "char":
         raise ReslstmError(f"tokens.type={cfg.type!r}: only 'char' is implemented")
-    if not is_done(manifest_dir):
-        raise ReslstmError(f"no finished manifests in {manifest_dir}: run stage 0 first")
+    manifests, lang = ManifestDir(require_done(manifest_dir, 0)), LangDir(lang_dir)
     lm_order, lm_method = lm_cfg.lm_order, lm_cfg.lm_method
     key = {
         "tokens": OmegaConf.to_container(cfg),
         "lm": [lm_order, lm_method],
-        "manifests": (manifest_dir / ".done").read_text(),
+        "manifests": done_marker(manifest_dir),
     }
     if not force and is_done(lang_dir, key):
         log.info("lang dir %s is complete; nothing to do (force=true redoes it)", lang_dir)
         return {}
     clear_done(lang_dir)
-    train = split_texts(manifest_dir, "train")
+    train = split_texts(manifests, "train")
     tokenizer = CharTokenizer.from_texts(train)
     counts = Counter(w for t in train for w in t.split())
     words = sorted(counts)
     lm = train_ngram(train, order=lm_order, method=lm_method)
 
     lang_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(lang_dir / "tokens.txt", tokenizer.to_text())
-    atomic_write_text(lang_dir / "words.txt", "".join(f"{w}\n" for w in words))
-    write_lexicon(words, tokenizer, lang_dir / "lexicon.txt")
-    atomic_write_text(lang_dir / "lm_text.txt", "".join(f"{t}\n" for t in train))
-    write_arpa(lm, lang_dir / "lm.arpa")
+    atomic_write_text(lang.tokens, tokenizer.to_text())
+    atomic_write_text(lang.words, "".join(f"{w}\n" for w in words))
+    write_lexicon(words, tokenizer, lang.lexicon)
+    atomic_write_text(lang.lm_text, "".join(f"{t}\n" for t in train))
+    write_arpa(lm, lang.lm)
 
     summary: dict[str, Any] = {
         "tokens": tokenizer.vocab_size,
@@ -72,7 +70,7 @@ def prepare_lang(
         "lm": f"{lm_order}-gram {lm_method}",
     }
     for split in ("dev", "test"):
-        texts = split_texts(manifest_dir, split)
+        texts = split_texts(manifests, split)
         split_words = [w for t in texts for w in t.split()]
         oov_chars = Counter(c for t in texts for c in tokenizer.oov_chars(t))
         oov_words = sum(w not in counts for w in split_words)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-RUN_DIR = re.compile(r"^(?P<model>.+?)_L(?P<layers>\d+)(?P<tag>.*)$")
+from reslstm.layout import RunDir, parse_run_name
 
 
 @dataclass
@@ -56,22 +55,20 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def read_run(path: Path) -> RunResult | None:
     """The run in ``path``, or ``None`` if the directory name is not a run name."""
-    match = RUN_DIR.match(path.name)
-    if match is None or not path.is_dir():
+    parsed = parse_run_name(path.name)
+    if parsed is None or not path.is_dir():
         return None
-    summary = _read_json(path / "train_summary.json")
-    scores = {}
-    for scores_file in sorted(path.glob("decode/*/scores.json")):
-        split, _, method = scores_file.parent.name.partition("_")
-        if method:
-            scores[(split, method)] = _read_json(scores_file)
+    model, layers, tag = parsed
+    run = RunDir(path)
+    summary = _read_json(run.summary)
+    scores = {d.split_method: _read_json(d.scores) for d in run.decodes() if d.scores.is_file()}
     return RunResult(
         path=path,
-        model=summary.get("model", match["model"]),
-        num_layers=int(summary.get("num_layers", match["layers"])),
-        tag=match["tag"],
+        model=summary.get("model", model),
+        num_layers=int(summary.get("num_layers", layers)),
+        tag=tag,
         summary=summary,
-        metrics=_read_jsonl(path / "metrics.jsonl"),
+        metrics=_read_jsonl(run.metrics),
         scores=scores,
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_text
+from reslstm.layout import ResultsDir
 from reslstm.results.claims import (
     PAPER_DEPTHS,
     PAPER_MODELS,
@@ -44,6 +45,7 @@ PAPER_SOURCE = (
     "Distant Speech Recognition*, Interspeech 2017 (arXiv:1701.03360), Table 1; AMI SDM, "
     "hybrid LSTM acoustic model, Kaldi decoding with a 3-gram LM, asclite scoring."
 )
+PLOTS = ResultsDir(Path())  # the plots' file names, linked from RESULTS.md beside them
 SUBSET_KEYS = (None, "overlapped", "non_overlapped")  # all segments, then the two subsets
 UNTRAINED = "untrained"
 
@@ -319,7 +321,7 @@ def results_markdown(
         f'{learning_cer:g} %). A missing run or value shows as "{MISSING}".',
         _segment_counts(main, method),
         "",
-        "![WER by depth](wer_by_depth.png) ![Dev loss](dev_loss.png)",
+        f"![WER by depth]({PLOTS.wer_plot.name}) ![Dev loss]({PLOTS.loss_plot.name})",
         "",
         *_seed_section(runs, method, learning_cer),
         *_claims_table(by_key, method, learning_cer),
@@ -339,11 +341,11 @@ def write_results(
 
     Returns the markdown.
     """
-    root = Path(corpus_exp_dir)
-    runs = collect_runs(root)
+    out = ResultsDir(Path(corpus_exp_dir))
+    runs = collect_runs(out.path)
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
-    plot_wer_by_depth(main, method, root / "wer_by_depth.png")
-    plot_dev_loss(main, root / "dev_loss.png")
-    text = results_markdown(runs, root.name, method, learning_cer, primary)
-    atomic_write_text(root / "RESULTS.md", text)
+    plot_wer_by_depth(main, method, out.wer_plot)
+    plot_dev_loss(main, out.loss_plot)
+    text = results_markdown(runs, out.path.name, method, learning_cer, primary)
+    atomic_write_text(out.table, text)
     return text

@@ -58,13 +58,3 @@ def supervision_segments(path: Path) -> list[Segment]:
     except Exception as e:  # noqa: BLE001 - any unreadable manifest gets the same one line
         raise ReslstmError(f"cannot read supervisions {path}: {e}") from e
     return [Segment(s.id, s.recording_id, s.speaker or "", s.start, s.end) for s in sups]
-
-
-def split_supervisions(manifest_dir: Path, split: str) -> Path:
-    """The stage-0 supervision manifest of ``split`` (lhotse's AMI naming)."""
-    found = sorted((manifest_dir / "raw").glob(f"*supervisions_{split}.jsonl.gz"))
-    if len(found) != 1:
-        raise ReslstmError(
-            f"missing the {split} supervisions in {manifest_dir / 'raw'}: run stage 0 (data) first"
-        )
-    return found[0]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reslstm.io import atomic_write_json, atomic_write_text
+from reslstm.layout import DecodeDir
 from reslstm.scoring.wer import ErrorCounts, Scores
 
 TOP_CONFUSIONS = 30
@@ -85,14 +86,14 @@ def write_scores(
     their names, each with the same keys as the whole set; ``other_methods`` (asclite,
     meeteval) under theirs.
     """
-    out = Path(out_dir)
-    atomic_write_text(out / "per_utt.tsv", per_utt_tsv(scores))
-    atomic_write_text(out / "errors.txt", errors_text(scores))
+    out = DecodeDir(Path(out_dir))
+    atomic_write_text(out.per_utt, per_utt_tsv(scores))
+    atomic_write_text(out.errors, errors_text(scores))
     atomic_write_text(
-        out / "wer", f"{kaldi_line('WER', scores.words)} {kaldi_line('CER', scores.chars)}\n"
+        out.wer, f"{kaldi_line('WER', scores.words)} {kaldi_line('CER', scores.chars)}\n"
     )
     summary: dict[str, Any] = summary_json(scores)
     for name, sub in (subsets or {}).items():
         summary[name] = summary_json(sub)
     summary.update(other_methods or {})
-    atomic_write_json(out / "scores.json", summary)
+    atomic_write_json(out.scores, summary)

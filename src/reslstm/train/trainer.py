@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,14 +24,15 @@ from reslstm.batches import (
     make_sampler,
     num_frames,
 )
-from reslstm.checkpoint import load_checkpoint, prune_epochs, save_checkpoint
+from reslstm.checkpoint import restore_training, resume_path, save_training, training_checkpoint
 from reslstm.ctc import ctc_loss, greedy_decode, text_of
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
 from reslstm.features.fbank import make_extractor
-from reslstm.io import atomic_path, atomic_write_json, atomic_write_text, remove_stale_tmp
+from reslstm.io import atomic_write_json, atomic_write_text, remove_stale_tmp
+from reslstm.layout import Layout, require
 from reslstm.models import CTCModel, build_model, count_parameters
-from reslstm.runtime import resolve_device, rng_state, seed_everything, set_rng_state
+from reslstm.runtime import resolve_device, rng_state, seed_everything
 from reslstm.scoring import score
 from reslstm.tokens import CharTokenizer
 from reslstm.train.distributed import (
@@ -72,17 +71,16 @@ class Trainer:
         if self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
             torch.cuda.set_device(self.device)
-        self.run_dir = Path(cfg.paths.run_dir)
-        self.ckpt_dir = self.run_dir / "checkpoints"
-        fbank_dir, lang_dir = Path(cfg.paths.fbank_dir), Path(cfg.paths.lang_dir)
-        if not (lang_dir / "tokens.txt").is_file():
-            raise ReslstmError(f"missing {lang_dir / 'tokens.txt'}: run stage 2 (tokens) first")
-        self.tokenizer = CharTokenizer.from_file(lang_dir / "tokens.txt")
+        layout = Layout.of(cfg)
+        self.run_dir = layout.run
+        self.tokenizer = CharTokenizer.from_file(require(layout.lang.tokens, 2))
 
         seed_everything(cfg.seed)  # identical initial weights on every rank
         # on-the-fly: audio cuts of stage 0, features computed per batch (CMVN still from stage 1)
-        cuts_dir = Path(cfg.paths.manifest_dir) if self.tcfg.on_the_fly_features else fbank_dir
-        train_path = cuts_dir / "cuts_train.jsonl.gz"
+        cuts_dir, stage = (
+            (layout.manifests, 0) if self.tcfg.on_the_fly_features else (layout.fbank, 1)
+        )
+        train_path = require(cuts_dir.cuts("train"), stage)
         train_cuts = load_cuts(train_path)
         if len(train_cuts) == 0:
             raise ReslstmError(f"the training set is empty: {train_path} has no cuts")
@@ -92,7 +90,7 @@ class Trainer:
             self.model: CTCModel = build_model(self.model_cfg, input_dim, self.tokenizer.vocab_size)
         except ValueError as e:
             raise ReslstmError(str(e)) from e
-        self.model.set_cmvn(*load_cmvn(fbank_dir / "cmvn.json"))
+        self.model.set_cmvn(*load_cmvn(layout.fbank.cmvn))
         self.input_dim = input_dim
         self.model.to(self.device)
 
@@ -103,7 +101,7 @@ class Trainer:
         self.train_cuts = filter_trainable(
             train_cuts, self.tokenizer, out_frames, train_path, shift
         )
-        dev_path = cuts_dir / "cuts_dev.jsonl.gz"
+        dev_path = require(cuts_dir.cuts("dev"), stage)
         self.dev_cuts = filter_trainable(
             load_cuts(dev_path), self.tokenizer, out_frames, dev_path, shift
         )
@@ -161,11 +159,9 @@ class Trainer:
         one); return the summary."""
         self._maybe_resume()
         if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(
-                self.run_dir / "config.yaml", OmegaConf.to_yaml(self.cfg, resolve=True)
-            )
-            self.writer = SummaryWriter(self.run_dir / "tensorboard", purge_step=self.state.step)
+            self.run_dir.path.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.run_dir.config, OmegaConf.to_yaml(self.cfg, resolve=True))
+            self.writer = SummaryWriter(self.run_dir.tensorboard, purge_step=self.state.step)
             log.info(
                 "training %s (%d layers, %s parameters) on %d utterances (%.2f h), device %s x%d",
                 self.model_cfg["name"],
@@ -181,7 +177,7 @@ class Trainer:
             self._end_epoch()
         summary = self._summary()
         if self.dist.is_main:
-            atomic_write_json(self.run_dir / "train_summary.json", summary)
+            atomic_write_json(self.run_dir.summary, summary)
             self.writer.close()
         barrier(self.dist)
         shutdown(self.dist)
@@ -373,66 +369,46 @@ class Trainer:
         self._save(epoch_end=True, best=best)
 
     # ----------------------------------------------------------------------------------------
-    def _checkpoint(self, rng_by_rank: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "state": asdict(self.state),
-            "rng": rng_by_rank,  # every rank's RNG states: a resumed DDP run draws the same masks
-            "model_cfg": self.model_cfg,
-            "input_dim": self.input_dim,
-            "vocab_size": self.tokenizer.vocab_size,
-            "world_size": self.dist.world_size,
-        }
-
     def _save(self, epoch_end: bool, best: bool = False) -> None:
         rng_by_rank = gather_objects(rng_state(), self.dist)
         if self.dist.is_main:
-            ckpt = self._checkpoint(rng_by_rank)
+            ckpt = training_checkpoint(
+                model=self.model,
+                optimizer=self.optimizer,
+                schedule=self.schedule,
+                state=asdict(self.state),
+                rng_by_rank=rng_by_rank,
+                model_cfg=self.model_cfg,
+                input_dim=self.input_dim,
+                vocab_size=self.tokenizer.vocab_size,
+                world_size=self.dist.world_size,
+            )
+            epoch = self.state.epoch - 1 if epoch_end else None
+            save_training(ckpt, self.run_dir.checkpoints, epoch, best, self.tcfg.keep_last)
             if epoch_end:
-                epoch_path = self.ckpt_dir / f"epoch-{self.state.epoch - 1}.pt"
-                save_checkpoint(ckpt, epoch_path)
-                for name in ["last.pt"] + (["best.pt"] if best else []):
-                    with atomic_path(self.ckpt_dir / name) as tmp:
-                        os.link(epoch_path, tmp)
-                prune_epochs(self.ckpt_dir, self.tcfg.keep_last)
                 self._write_metrics()
-            else:
-                save_checkpoint(ckpt, self.ckpt_dir / "last.pt")
         barrier(self.dist)
 
     def _write_metrics(self) -> None:
         lines = "".join(json.dumps(h) + "\n" for h in self.state.history)
-        atomic_write_text(self.run_dir / "metrics.jsonl", lines)
+        atomic_write_text(self.run_dir.metrics, lines)
 
     def _maybe_resume(self) -> None:
         if self.dist.is_main:
-            remove_stale_tmp(self.ckpt_dir / "*")  # a write interrupted by a kill
-        resume = str(self.tcfg.resume)
-        if resume == "none":
+            remove_stale_tmp(self.run_dir.checkpoints.path / "*")  # a write interrupted by a kill
+        path = resume_path(self.run_dir.checkpoints, str(self.tcfg.resume))
+        if path is None:
             return
-        path = self.ckpt_dir / "last.pt" if resume == "auto" else Path(resume)
-        if not path.is_file():
-            if resume != "auto":
-                raise ReslstmError(f"train.resume={resume}: no such checkpoint")
-            return
-        ckpt = load_checkpoint(path)
-        if ckpt["model_cfg"] != self.model_cfg:
-            raise ReslstmError(
-                f"{path} was trained with a different model config; use another tag= or "
-                "train.resume=none with a fresh run directory"
-            )
-        if ckpt.get("world_size", 1) != self.dist.world_size:
-            raise ReslstmError(
-                f"{path} was written with {ckpt.get('world_size', 1)} processes; resume with "
-                f"the same number (now {self.dist.world_size})"
-            )
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.schedule.load_state_dict(ckpt["schedule"])
-        self.state = TrainState(**ckpt["state"])
-        set_rng_state(ckpt["rng"][self.dist.rank])
+        state = restore_training(
+            path,
+            model=self.model,
+            optimizer=self.optimizer,
+            schedule=self.schedule,
+            model_cfg=self.model_cfg,
+            world_size=self.dist.world_size,
+            rank=self.dist.rank,
+        )
+        self.state = TrainState(**state)
         if self.dist.is_main:
             log.info(
                 "resumed from %s: epoch %d, batch %d, step %d",

@@ -20,7 +20,6 @@ from lhotse.recipes.ami import PARTITIONS
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
-from reslstm.data import SPLITS
 from reslstm.data.errors import CorpusError
 from reslstm.data.mini import grammar
 from reslstm.data.mini.meeting import Conversation, MeetingPlan, generate_meeting
@@ -28,6 +27,7 @@ from reslstm.data.mini.room import Acoustics
 from reslstm.data.mini.voices import Speaker, Voice, draw_speaker, voices_for
 from reslstm.data.mini.writer import write_meetings_xml
 from reslstm.runtime import die_with_parent
+from reslstm.layout import SPLITS
 from reslstm.io import remove_stale_tmp, atomic_path, atomic_write_json, is_done, mark_done
 
 INFO_FILE = "mini_corpus.json"

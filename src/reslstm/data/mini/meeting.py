@@ -12,7 +12,8 @@ import numpy as np
 
 from reslstm.data.mini import grammar
 from reslstm.data.mini.room import Acoustics, simulate
-from reslstm.data.mini.voices import SAMPLE_RATE, Speaker, synthesize
+from reslstm.data.ami_format import SAMPLE_RATE
+from reslstm.data.mini.voices import Speaker, synthesize
 from reslstm.data.mini.writer import (
     Participant,
     Segment,

@@ -14,7 +14,7 @@ import numpy as np
 import pyroomacoustics as pra
 from scipy.signal import fftconvolve
 
-from reslstm.data.mini.voices import SAMPLE_RATE
+from reslstm.data.ami_format import SAMPLE_RATE
 
 TABLE_HEIGHT = 0.75
 MIC_HEIGHT = TABLE_HEIGHT + 0.05

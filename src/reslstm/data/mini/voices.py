@@ -18,9 +18,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from reslstm.data.ami_format import SAMPLE_RATE
 from reslstm.data.errors import CorpusError
-
-SAMPLE_RATE = 16000
 
 ESPEAK_ACCENTS = (
     "en-gb", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",

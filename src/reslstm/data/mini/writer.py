@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from reslstm.data.mini.voices import SAMPLE_RATE
+from reslstm.data.ami_format import ANNOTATIONS, SAMPLE_RATE
 
 NITE = "http://nite.sourceforge.net/"
-ANNOTATIONS = "ami_public_manual_1.6.2"
 ET.register_namespace("nite", NITE)
 
 
