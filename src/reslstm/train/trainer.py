@@ -16,25 +16,15 @@ from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from reslstm.batches import (
-    CTCBatches,
-    SkipFirst,
-    filter_trainable,
-    load_cuts,
-    make_sampler,
-    num_frames,
-)
+from reslstm.batches import SkipFirst, make_sampler, num_frames
 from reslstm.checkpoint import restore_training, resume_path, save_training, training_checkpoint
 from reslstm.ctc import ctc_loss, greedy_decode, text_of
 from reslstm.errors import ReslstmError
-from reslstm.features.cmvn import load_cmvn
-from reslstm.features.fbank import make_extractor
 from reslstm.io import atomic_write_json, atomic_write_text, remove_stale_tmp
-from reslstm.layout import Layout, require
-from reslstm.models import CTCModel, build_model, count_parameters
+from reslstm.models import count_parameters
 from reslstm.runtime import resolve_device, rng_state, seed_everything
 from reslstm.scoring import score
-from reslstm.tokens import CharTokenizer
+from reslstm.train.build import build_training, estimate_batches
 from reslstm.train.distributed import (
     DistInfo,
     all_true,
@@ -43,7 +33,6 @@ from reslstm.train.distributed import (
     init_distributed,
     shutdown,
 )
-from reslstm.train.schedule import LRSchedule
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +51,11 @@ class TrainState:
 
 
 class Trainer:
-    """Trains ``cfg.model`` on ``cfg.data`` with ``cfg.train``; see ``conf/train/default.yaml``."""
+    """Trains ``cfg.model`` on ``cfg.data`` with ``cfg.train``; see ``conf/train/default.yaml``.
+
+    :func:`reslstm.train.build.build_training` makes the model, data, optimiser and schedule;
+    this class runs the loop, validates after each epoch and saves/resumes checkpoints.
+    """
 
     def __init__(self, cfg: DictConfig) -> None:
         self.cfg, self.tcfg = cfg, cfg.train
@@ -71,40 +64,10 @@ class Trainer:
         if self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
             torch.cuda.set_device(self.device)
-        layout = Layout.of(cfg)
-        self.run_dir = layout.run
-        self.tokenizer = CharTokenizer.from_file(require(layout.lang.tokens, 2))
-
-        seed_everything(cfg.seed)  # identical initial weights on every rank
-        # on-the-fly: audio cuts of stage 0, features computed per batch (CMVN still from stage 1)
-        cuts_dir, stage = (
-            (layout.manifests, 0) if self.tcfg.on_the_fly_features else (layout.fbank, 1)
-        )
-        train_path = require(cuts_dir.cuts("train"), stage)
-        train_cuts = load_cuts(train_path)
-        if len(train_cuts) == 0:
-            raise ReslstmError(f"the training set is empty: {train_path} has no cuts")
-        input_dim = cfg.features.num_mel_bins
-        self.model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-        try:
-            self.model: CTCModel = build_model(self.model_cfg, input_dim, self.tokenizer.vocab_size)
-        except ValueError as e:
-            raise ReslstmError(str(e)) from e
-        self.model.set_cmvn(*load_cmvn(layout.fbank.cmvn))
-        self.input_dim = input_dim
-        self.model.to(self.device)
-
-        def out_frames(n: int) -> int:
-            return int(self.model.output_lengths(torch.tensor([n]))[0])
-
-        shift = cfg.features.frame_shift
-        self.train_cuts = filter_trainable(
-            train_cuts, self.tokenizer, out_frames, train_path, shift
-        )
-        dev_path = require(cuts_dir.cuts("dev"), stage)
-        self.dev_cuts = filter_trainable(
-            load_cuts(dev_path), self.tokenizer, out_frames, dev_path, shift
-        )
+        self.parts = build_training(cfg, self.device, self.dist.world_size)
+        self.model, self.tokenizer = self.parts.model, self.parts.tokenizer
+        self.optimizer, self.schedule = self.parts.optimizer, self.parts.schedule
+        self.run_dir = self.parts.layout.run
         self.ddp_model = (
             DistributedDataParallel(
                 self.model, device_ids=[self.device] if self.device.type == "cuda" else None
@@ -114,44 +77,9 @@ class Trainer:
         )
         if self.dist.enabled:  # same initial weights everywhere, then per-rank dropout streams
             seed_everything(cfg.seed + self.dist.rank)
-        self.optimizer = self._make_optimizer()
-        self.schedule = LRSchedule(
-            kind=self.tcfg.scheduler,
-            base_lr=self.tcfg.lr,
-            warmup_steps=self.tcfg.warmup_steps,
-            min_lr=self.tcfg.min_lr,
-            factor=self.tcfg.newbob_factor,
-            threshold=self.tcfg.newbob_threshold,
-            patience=self.tcfg.newbob_patience,
-            total_steps=self._estimate_batches() * self.tcfg.max_epochs,
-            max_halvings=self.tcfg.max_halvings,
-            plateau_patience=self.tcfg.plateau_patience,
-        )
-        self.dataset = CTCBatches(
-            self.tokenizer,
-            spec_augment=self.tcfg.spec_augment,
-            extractor=make_extractor(cfg.features) if self.tcfg.on_the_fly_features else None,
-        )
         self.state = TrainState()
         self.amp = self.tcfg.amp and self.device.type == "cuda"
         self.writer: SummaryWriter | None = None
-
-    # ----------------------------------------------------------------------------------------
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        params, t = self.model.parameters(), self.tcfg
-        if t.optimizer == "adam":
-            return torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
-        if t.optimizer == "adamw":
-            return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
-        if t.optimizer == "sgd":
-            return torch.optim.SGD(
-                params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay
-            )
-        raise ReslstmError(f"train.optimizer={t.optimizer!r}: use adam, adamw or sgd")
-
-    def _estimate_batches(self) -> int:
-        total = sum(c.duration for c in self.train_cuts)
-        return max(1, math.ceil(total / self.tcfg.max_duration / self.dist.world_size))
 
     # ----------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -164,11 +92,11 @@ class Trainer:
             self.writer = SummaryWriter(self.run_dir.tensorboard, purge_step=self.state.step)
             log.info(
                 "training %s (%d layers, %s parameters) on %d utterances (%.2f h), device %s x%d",
-                self.model_cfg["name"],
-                self.model_cfg["num_layers"],
+                self.parts.model_cfg["name"],
+                self.parts.model_cfg["num_layers"],
                 f"{count_parameters(self.model):,}",
-                len(self.train_cuts),
-                sum(c.duration for c in self.train_cuts) / 3600,
+                len(self.parts.train_cuts),
+                sum(c.duration for c in self.parts.train_cuts) / 3600,
                 self.device,
                 self.dist.world_size,
             )
@@ -185,19 +113,9 @@ class Trainer:
 
     def _train_epoch(self) -> None:
         st, t = self.state, self.tcfg
-        sampler = make_sampler(
-            self.train_cuts, t, st.epoch, self.cfg.seed, self.dist.world_size, self.dist.rank
+        expected = st.batches_per_epoch or estimate_batches(
+            self.parts.train_cuts, t.max_duration, self.dist.world_size
         )
-        loader = DataLoader(
-            self.dataset,
-            sampler=SkipFirst(sampler, st.batch_in_epoch),
-            batch_size=None,
-            num_workers=t.num_workers,
-            # its own generator: creating the iterator must not advance the global RNG, or a
-            # resumed run would draw different dropout masks than an uninterrupted one
-            generator=torch.Generator().manual_seed(self.cfg.seed + st.epoch),
-        )
-        expected = st.batches_per_epoch or self._estimate_batches()
         bar = tqdm(
             total=expected,
             initial=st.batch_in_epoch,
@@ -207,8 +125,8 @@ class Trainer:
             dynamic_ncols=True,
         )
         self.ddp_model.train()
-        it = iter(loader)
-        last_log, epoch_start, frames_done = time.monotonic(), time.monotonic(), 0
+        it = iter(self._epoch_loader())
+        last_log = epoch_start = time.monotonic()
         while True:
             batch = next(it, None)
             if not all_true(batch is not None, self.dist):
@@ -218,7 +136,6 @@ class Trainer:
             dt = time.monotonic() - t0
             st.elapsed_s += dt
             st.batch_in_epoch += 1
-            frames_done += frames
             fps = frames * self.dist.world_size / max(dt, 1e-9)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", fps=f"{fps:,.0f}")
@@ -226,24 +143,46 @@ class Trainer:
                 self._log_step(loss, fps, grad_norms)
             if not self.cfg.progress_bar and self.dist.is_main and time.monotonic() - last_log > 30:
                 last_log = time.monotonic()
-                rate = st.batch_in_epoch / max(1e-9, last_log - epoch_start)
-                eta = max(0, expected - st.batch_in_epoch) / max(rate, 1e-9)
-                log.info(
-                    "epoch %d batch %d/~%d loss %.3f %.0f frames/s ETA %.0fs",
-                    st.epoch,
-                    st.batch_in_epoch,
-                    expected,
-                    loss,
-                    fps,
-                    eta,
-                )
+                self._log_progress(expected, last_log - epoch_start, loss, fps)
             if st.step % t.checkpoint_every_steps == 0:
                 self._save(epoch_end=False)
         bar.close()
         if not st.batches_per_epoch or st.epoch == 1:
             st.batches_per_epoch = st.batch_in_epoch
 
+    def _epoch_loader(self) -> DataLoader:
+        """The batches of the epoch in progress not trained on yet (all, unless resumed)."""
+        st, t = self.state, self.tcfg
+        sampler = make_sampler(
+            self.parts.train_cuts, t, st.epoch, self.cfg.seed, self.dist.world_size, self.dist.rank
+        )
+        return DataLoader(
+            self.parts.dataset,
+            sampler=SkipFirst(sampler, st.batch_in_epoch),
+            batch_size=None,
+            num_workers=t.num_workers,
+            # its own generator: creating the iterator must not advance the global RNG, or a
+            # resumed run would draw different dropout masks than an uninterrupted one
+            generator=torch.Generator().manual_seed(self.cfg.seed + st.epoch),
+        )
+
+    def _log_progress(self, expected: int, seconds: float, loss: float, fps: float) -> None:
+        """The periodic log line that replaces the progress bar in parallel runs."""
+        st = self.state
+        rate = st.batch_in_epoch / max(1e-9, seconds)
+        eta = max(0, expected - st.batch_in_epoch) / max(rate, 1e-9)
+        log.info(
+            "epoch %d batch %d/~%d loss %.3f %.0f frames/s ETA %.0fs",
+            st.epoch,
+            st.batch_in_epoch,
+            expected,
+            loss,
+            fps,
+            eta,
+        )
+
     def _step(self, batch: dict[str, Any]) -> tuple[float, int, dict[str, float]]:
+        """One update on ``batch``: its loss, frames and gradient norms (NaN, {} if skipped)."""
         st, t = self.state, self.tcfg
         for group in self.optimizer.param_groups:
             group["lr"] = self.schedule.lr(st.step)
@@ -253,35 +192,41 @@ class Trainer:
             log_probs, out_lens = self.ddp_model(feats, feat_lens)
         loss = self._ctc_loss(log_probs, out_lens, batch)
         self.optimizer.zero_grad(set_to_none=True)
+        frames = int(batch["feat_lens"].sum())
         finite = all_true(bool(torch.isfinite(loss)), self.dist)
         if finite:
             loss.backward()
             total = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
             finite = all_true(bool(torch.isfinite(total)), self.dist)
         if not finite:
-            st.bad_batches += 1
-            self.optimizer.zero_grad(set_to_none=True)
-            log.warning(
-                "non-finite loss/gradient in batch %d of epoch %d (cuts %s…): skipped (%d/%d)",
-                st.batch_in_epoch + 1,
-                st.epoch,
-                ", ".join(batch["ids"][:3]),
-                st.bad_batches,
-                t.max_bad_batches,
-            )
-            if st.bad_batches > t.max_bad_batches:
-                raise ReslstmError(
-                    f"training aborted: {st.bad_batches} batches had a NaN/inf loss or gradient "
-                    f"(train.max_bad_batches={t.max_bad_batches}); lower train.lr or check the data"
-                )
+            self._skip_bad_batch(batch)
             st.step += 1
-            return float("nan"), int(batch["feat_lens"].sum()), {}
+            return float("nan"), frames, {}
         self.optimizer.step()
         st.step += 1
         norms = {"total": float(total)}
         if self.dist.is_main and st.step % t.log_every_steps == 0:
             norms.update(self._layer_grad_norms())
-        return float(loss.detach()), int(batch["feat_lens"].sum()), norms
+        return float(loss.detach()), frames, norms
+
+    def _skip_bad_batch(self, batch: dict[str, Any]) -> None:
+        """Count a batch with a NaN/inf loss or gradient; abort after ``max_bad_batches``."""
+        st, limit = self.state, self.tcfg.max_bad_batches
+        st.bad_batches += 1
+        self.optimizer.zero_grad(set_to_none=True)
+        log.warning(
+            "non-finite loss/gradient in batch %d of epoch %d (cuts %s…): skipped (%d/%d)",
+            st.batch_in_epoch + 1,
+            st.epoch,
+            ", ".join(batch["ids"][:3]),
+            st.bad_batches,
+            limit,
+        )
+        if st.bad_batches > limit:
+            raise ReslstmError(
+                f"training aborted: {st.bad_batches} batches had a NaN/inf loss or gradient "
+                f"(train.max_bad_batches={limit}); lower train.lr or check the data"
+            )
 
     def _ctc_loss(
         self, log_probs: torch.Tensor, out_lens: torch.Tensor, batch: dict[str, Any]
@@ -312,9 +257,9 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """Dev loss (per token) and greedy dev WER/CER."""
         self.model.eval()
-        sampler = make_sampler(self.dev_cuts, self.tcfg, epoch=0, seed=0)
+        sampler = make_sampler(self.parts.dev_cuts, self.tcfg, epoch=0, seed=0)
         loader = DataLoader(
-            self.dataset, sampler=sampler, batch_size=None, generator=torch.Generator()
+            self.parts.dataset, sampler=sampler, batch_size=None, generator=torch.Generator()
         )
         total, tokens, refs, hyps = 0.0, 0, {}, {}
         for batch in loader:
@@ -378,8 +323,8 @@ class Trainer:
                 schedule=self.schedule,
                 state=asdict(self.state),
                 rng_by_rank=rng_by_rank,
-                model_cfg=self.model_cfg,
-                input_dim=self.input_dim,
+                model_cfg=self.parts.model_cfg,
+                input_dim=self.parts.input_dim,
                 vocab_size=self.tokenizer.vocab_size,
                 world_size=self.dist.world_size,
             )
@@ -404,7 +349,7 @@ class Trainer:
             model=self.model,
             optimizer=self.optimizer,
             schedule=self.schedule,
-            model_cfg=self.model_cfg,
+            model_cfg=self.parts.model_cfg,
             world_size=self.dist.world_size,
             rank=self.dist.rank,
         )
@@ -427,11 +372,11 @@ class Trainer:
         st, hist = self.state, self.state.history
         best = min(hist, key=lambda h: h["dev_loss"]) if hist else {}
         shift = self.cfg.features.frame_shift
-        total_frames = sum(num_frames(c, shift) for c in self.train_cuts) * len(hist)
+        total_frames = sum(num_frames(c, shift) for c in self.parts.train_cuts) * len(hist)
         return {
-            "model": self.model_cfg["name"],
-            "cell": self.model_cfg["cell"],
-            "num_layers": self.model_cfg["num_layers"],
+            "model": self.parts.model_cfg["name"],
+            "cell": self.parts.model_cfg["cell"],
+            "num_layers": self.parts.model_cfg["num_layers"],
             "num_params": count_parameters(self.model),
             "seed": self.cfg.seed,
             "train_time_s": round(st.elapsed_s, 1),

@@ -1,0 +1,119 @@
+"""What a training run is made of, built from the config: tokens, data, model, optimiser and
+learning-rate schedule (:func:`build_training`); :class:`reslstm.train.trainer.Trainer` runs it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from lhotse import CutSet
+from omegaconf import DictConfig, OmegaConf
+
+from reslstm.batches import CTCBatches, filter_trainable, load_cuts
+from reslstm.errors import ReslstmError
+from reslstm.features.cmvn import load_cmvn
+from reslstm.features.fbank import make_extractor
+from reslstm.layout import Layout, require
+from reslstm.models import CTCModel, build_model
+from reslstm.runtime import seed_everything
+from reslstm.tokens import CharTokenizer
+from reslstm.train.schedule import LRSchedule
+
+
+@dataclass
+class Training:
+    """Everything the training loop needs besides the device and the process group."""
+
+    layout: Layout
+    tokenizer: CharTokenizer
+    model_cfg: dict[str, Any]  # the resolved ``model`` config, stored in every checkpoint
+    input_dim: int
+    model: CTCModel  # on the device, CMVN set
+    train_cuts: CutSet  # filtered to what CTC can learn from
+    dev_cuts: CutSet
+    dataset: CTCBatches
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+
+
+def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -> Training:
+    """Build the run ``cfg`` describes; the model's initial weights come from ``cfg.seed``
+    (identical on every rank of a DDP run)."""
+    layout, t = Layout.of(cfg), cfg.train
+    tokenizer = CharTokenizer.from_file(require(layout.lang.tokens, 2))
+    seed_everything(cfg.seed)
+    # on-the-fly: audio cuts of stage 0, features computed per batch (CMVN still from stage 1)
+    cuts_dir, stage = (layout.manifests, 0) if t.on_the_fly_features else (layout.fbank, 1)
+    train_path = require(cuts_dir.cuts("train"), stage)
+    train_cuts = load_cuts(train_path)
+    if len(train_cuts) == 0:
+        raise ReslstmError(f"the training set is empty: {train_path} has no cuts")
+    input_dim = cfg.features.num_mel_bins
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    try:
+        model = build_model(model_cfg, input_dim, tokenizer.vocab_size)
+    except ValueError as e:
+        raise ReslstmError(str(e)) from e
+    model.set_cmvn(*load_cmvn(layout.fbank.cmvn))
+    model.to(device)
+
+    def out_frames(n: int) -> int:
+        return int(model.output_lengths(torch.tensor([n]))[0])
+
+    shift = cfg.features.frame_shift
+    train_cuts = filter_trainable(train_cuts, tokenizer, out_frames, train_path, shift)
+    dev_path = require(cuts_dir.cuts("dev"), stage)
+    dev_cuts = filter_trainable(load_cuts(dev_path), tokenizer, out_frames, dev_path, shift)
+    batches_per_epoch = estimate_batches(train_cuts, t.max_duration, world_size)
+    return Training(
+        layout=layout,
+        tokenizer=tokenizer,
+        model_cfg=model_cfg,
+        input_dim=input_dim,
+        model=model,
+        train_cuts=train_cuts,
+        dev_cuts=dev_cuts,
+        dataset=CTCBatches(
+            tokenizer,
+            spec_augment=t.spec_augment,
+            extractor=make_extractor(cfg.features) if t.on_the_fly_features else None,
+        ),
+        optimizer=make_optimizer(model, t),
+        schedule=make_schedule(t, total_steps=batches_per_epoch * t.max_epochs),
+    )
+
+
+def estimate_batches(cuts: CutSet, max_duration: float, world_size: int) -> int:
+    """Batches per epoch and process, from the audio duration (before the first epoch counts)."""
+    total = sum(c.duration for c in cuts)
+    return max(1, math.ceil(total / max_duration / world_size))
+
+
+def make_optimizer(model: torch.nn.Module, t: DictConfig) -> torch.optim.Optimizer:
+    """``train.optimizer`` over the model's parameters."""
+    params = model.parameters()
+    if t.optimizer == "adam":
+        return torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+    if t.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+    if t.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+    raise ReslstmError(f"train.optimizer={t.optimizer!r}: use adam, adamw or sgd")
+
+
+def make_schedule(t: DictConfig, total_steps: int) -> LRSchedule:
+    """The learning-rate schedule and stopping rule of ``train``."""
+    return LRSchedule(
+        kind=t.scheduler,
+        base_lr=t.lr,
+        warmup_steps=t.warmup_steps,
+        min_lr=t.min_lr,
+        factor=t.newbob_factor,
+        threshold=t.newbob_threshold,
+        patience=t.newbob_patience,
+        total_steps=total_steps,
+        max_halvings=t.max_halvings,
+        plateau_patience=t.plateau_patience,
+    )
