@@ -31,6 +31,16 @@ from reslstm.models import LSTMStack
 SIZES = {"small": (256, 128), "paper": (1024, 512)}  # (cell_dim, proj_dim)
 
 
+# The measured stack: peepholes on, unidirectional, no dropout, the default init.
+STACK = {
+    "peepholes": True,
+    "bidirectional": False,
+    "dropout": 0.0,
+    "residual_output_peephole": "none",
+    "init": "glorot",
+}
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -126,7 +136,9 @@ def bench_config(args: argparse.Namespace, size: str, layers: int) -> list[list[
     runs = [("nn.LSTM", "-", step_fn(ref, x, lengths, False))]
     for cell in args.cells.split(","):
         for impl in args.impls.split(","):
-            stack = LSTMStack(cell, layers, proj_dim, cell_dim, proj_dim, impl=impl).to(device)
+            stack = LSTMStack(cell, layers, proj_dim, cell_dim, proj_dim, impl=impl, **STACK).to(
+                device
+            )
             runs.append((cell, impl, step_fn(stack, x, lengths, True)))
     times = measure([fn for *_, fn in runs], device, args.warmup, args.repeats)
     rows = []

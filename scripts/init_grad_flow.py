@@ -55,7 +55,17 @@ def main() -> None:
         for init in INIT_SCHEMES:
             torch.manual_seed(args.seed)
             stack = LSTMStack(
-                cell, args.layers, args.input_dim, args.cell_dim, args.proj_dim, init=init
+                cell,
+                args.layers,
+                args.input_dim,
+                args.cell_dim,
+                args.proj_dim,
+                peepholes=True,
+                bidirectional=False,
+                dropout=0.0,
+                residual_output_peephole="none",
+                impl="fused",
+                init=init,
             )
             x = torch.randn(args.batch, args.frames, args.input_dim)
             outs = layer_outputs(stack, x)

@@ -1,22 +1,51 @@
-"""Shared fixtures: a tiny generated mini corpus and its prepared SDM manifests (session-wide)."""
+"""Shared fixtures: a tiny generated mini corpus and its prepared SDM manifests (session-wide),
+model configs from conf/model/, and LSTM stacks for the model tests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from reslstm.cli.compose import compose_config
 from reslstm.data.mini import generate_corpus
 from reslstm.data.prepare import prepare_data
+from reslstm.models import LSTMStack
+
+# LSTMStack settings of the model tests: no dropout, so that outputs are deterministic.
+STACK_SETTINGS = {
+    "peepholes": True,
+    "bidirectional": False,
+    "dropout": 0.0,
+    "residual_output_peephole": "none",
+    "impl": "fused",
+    "init": "glorot",
+}
 
 
 @pytest.fixture(scope="session")
-def compose_cfg() -> Callable[[list[str]], DictConfig]:
-    """The root config composer, for tests that need other overrides than ``tiny_config``."""
-    return compose_config
+def model_config() -> Callable[[str], dict[str, Any]]:
+    """``model_config("residual")``: ``conf/model/residual_lstm.yaml`` resolved, the only source
+    of model settings (tests change them with ``| {...}``)."""
+
+    def make(cell: str) -> dict[str, Any]:
+        return OmegaConf.to_container(compose_config([f"model={cell}_lstm"]).model, resolve=True)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def lstm_stack() -> Callable[..., LSTMStack]:
+    """``lstm_stack(cell, layers, input_size, cell_size, proj_size, **settings)``: an
+    :class:`LSTMStack` with :data:`STACK_SETTINGS` unless ``settings`` say otherwise."""
+
+    def make(*sizes: Any, **settings: Any) -> LSTMStack:
+        return LSTMStack(*sizes, **(STACK_SETTINGS | settings))
+
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -59,5 +88,5 @@ def tiny_prepared(tiny_manifests: Path, tiny_config: Callable[..., DictConfig]) 
 
     cfg = tiny_config()
     compute_features(cfg.features, tiny_manifests, Path(cfg.paths.fbank_dir), progress=False)
-    prepare_lang(cfg.tokens, cfg.decode, tiny_manifests, Path(cfg.paths.lang_dir))
+    prepare_lang(cfg.lang, tiny_manifests, Path(cfg.paths.lang_dir))
     return Path(cfg.paths.data_dir)

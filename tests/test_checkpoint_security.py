@@ -14,14 +14,16 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from reslstm.checkpoint import load_checkpoint, load_trained_model, save_checkpoint
+from reslstm.cli.compose import compose_config
 from reslstm.cli.convert_checkpoint import main as convert_main
 from reslstm.errors import ReslstmError
 from reslstm.models import build_model
 from reslstm.runtime import rng_state, set_rng_state
 from reslstm.train.trainer import Trainer
 
-MODEL_CFG = {"name": "residual_lstm", "cell": "residual", "num_layers": 2}
-MODEL_CFG |= {"cell_dim": 16, "proj_dim": 8}
+MODEL_CFG = OmegaConf.to_container(
+    compose_config(["model.num_layers=2", "model.cell_dim=16", "model.proj_dim=8"]).model
+)
 
 
 class CreatesFile:

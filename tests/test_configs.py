@@ -9,11 +9,14 @@ from reslstm.cli.check import check_overrides
 from reslstm.cli.compose import compose_config
 from reslstm.layout import CONFIG_DIR
 
-GROUPS = ["data", "features", "tokens", "model", "model/size", "train", "decode", "experiment"]
+GROUPS = ["data", "features", "lang", "model", "model/size", "train", "decode", "score"]
+GROUPS += ["experiment"]
+SHARED = {"model": ["common"]}  # what other options of the group build on, not an option itself
 
 
 def _options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+    names = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+    return [n for n in names if n not in SHARED.get(group, [])]
 
 
 def _compose(overrides: list[str]):
@@ -58,3 +61,22 @@ def test_unusable_model_config_is_one_line() -> None:
 
 def test_good_overrides_pass() -> None:
     assert check_overrides(["model=highway_lstm", "train.lr=1e-3"]) is None
+
+
+def test_model_defaults_come_from_common_yaml() -> None:
+    common = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "model" / "common.yaml"))
+    for name in _options("model"):
+        model = OmegaConf.to_container(_compose([f"model={name}"]).model)
+        assert set(model) == set(common), name
+        assert all(model[k] == v for k, v in common.items() if v != "???"), name
+    message = check_overrides(["model=common"])  # name and cell are the model config's to set
+    assert message is not None and "\n" not in message and "Missing mandatory value" in message
+
+
+def test_renamed_keys_are_gone() -> None:
+    cfg = _compose([])
+    assert "max_duration" not in cfg.data and cfg.data.max_segment_duration == 20.0
+    assert "lm_order" not in cfg.decode and cfg.lang.lm_order == 3
+    assert "tokens" not in cfg and cfg.lang.tokens == "char"
+    message = check_overrides(["data.max_duration=10"])
+    assert message is not None and "max_duration" in message

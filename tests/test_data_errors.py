@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from reslstm.cli.compose import compose_config
 from reslstm.data.errors import CorpusError
 from reslstm.data.prepare import prepare_data
 
@@ -59,12 +60,14 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_corpus(case: str, tiny_corpus_dir: Path, tmp_path: Path, compose_cfg) -> None:
+def test_bad_corpus(case: str, tiny_corpus_dir: Path, tmp_path: Path) -> None:
     mutate, expected = CASES[case]
     corpus = tmp_path / "amicorpus"
     shutil.copytree(tiny_corpus_dir, corpus)
     mutate(corpus)
-    cfg = compose_cfg(["data=ami_sdm", f"paths.data_dir={tmp_path}", f"data.corpus_dir={corpus}"])
+    cfg = compose_config(
+        ["data=ami_sdm", f"paths.data_dir={tmp_path}", f"data.corpus_dir={corpus}"]
+    )
     with pytest.raises(CorpusError) as error:
         prepare_data(cfg.data, cfg.paths.manifest_dir)
     message = str(error.value)

@@ -13,6 +13,7 @@ from lhotse import CutSet, load_manifest
 from lhotse.recipes.ami import PARTITIONS
 from omegaconf import OmegaConf
 
+from reslstm.cli.compose import compose_config
 from reslstm.data.prepare import prepare_data
 from reslstm.io import is_done
 from reslstm.layout import SPLITS
@@ -90,14 +91,13 @@ def test_done_marker_skips_work(tiny_manifests: Path, tiny_config, capsys) -> No
 def test_data_configs(name: str, tiny_config) -> None:
     data = tiny_config(f"data={name}").data
     keys = {"name", "corpus", "corpus_dir", "mic", "partition", "normalize_text",
-            "max_words_per_segment", "min_duration", "max_duration", "download"}  # fmt: skip
+            "max_words_per_segment", "min_duration", "max_segment_duration",
+            "download"}  # fmt: skip
     assert keys <= set(data)
     assert data.mic in data.name
 
 
-def test_mdm_views(
-    tiny_corpus_dir: Path, tiny_manifests: Path, tmp_path: Path, compose_cfg
-) -> None:
+def test_mdm_views(tiny_corpus_dir: Path, tiny_manifests: Path, tmp_path: Path) -> None:
     """MDM: eight Array1 views per train segment, Array1-01 alone in dev and test."""
     corpus = tmp_path / "amicorpus"
     shutil.copytree(tiny_corpus_dir, corpus)
@@ -106,7 +106,9 @@ def test_mdm_views(
             shutil.copy(
                 sdm, sdm.with_name(sdm.name.replace("Array1-01", f"Array{array}-0{channel}"))
             )
-    cfg = compose_cfg(["data=ami_mdm", f"paths.data_dir={tmp_path}", f"data.corpus_dir={corpus}"])
+    cfg = compose_config(
+        ["data=ami_mdm", f"paths.data_dir={tmp_path}", f"data.corpus_dir={corpus}"]
+    )
     summary = prepare_data(cfg.data, cfg.paths.manifest_dir)
     sdm = json.loads((tiny_manifests / "summary.json").read_text())
     cuts = _cuts(Path(cfg.paths.manifest_dir))

@@ -67,9 +67,9 @@ def reference_stack(stack: LSTMStack, x, lengths):
     return x
 
 
-def make_stack(cell, impl, bidirectional=False, num_layers=3, **kw):
+def make_stack(lstm_stack, cell, impl, bidirectional=False, num_layers=3, **kw):
     torch.manual_seed(0)
-    stack = LSTMStack(
+    stack = lstm_stack(
         cell, num_layers, 5, 6, 4, bidirectional=bidirectional, impl=impl, **kw
     ).double()
     with torch.no_grad():  # make peepholes and biases matter
@@ -100,8 +100,8 @@ def run(stack, x, lengths, weight):
     ],
     ids=["plain", "plain-nopeep", "highway", "residual", "residual-fullpeep"],
 )
-def test_matches_reference(cell, extra, bidirectional, impl):
-    stack = make_stack(cell, impl, bidirectional, **extra)
+def test_matches_reference(cell, extra, bidirectional, impl, lstm_stack):
+    stack = make_stack(lstm_stack, cell, impl, bidirectional, **extra)
     x = torch.randn(3, 7, 5, dtype=torch.double)
     lengths = torch.tensor([7, 4, 2])
     weight = torch.randn(3, 7, stack.output_size, dtype=torch.double)
@@ -128,9 +128,9 @@ def test_matches_reference(cell, extra, bidirectional, impl):
     ids=["plain", "highway", "residual", "residual-fullpeep"],
 )
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_gradcheck(cell, extra, bidirectional):
+def test_gradcheck(cell, extra, bidirectional, lstm_stack):
     torch.manual_seed(1)
-    stack = LSTMStack(cell, 2, 3, 3, 2, bidirectional=bidirectional, impl="fused", **extra)
+    stack = lstm_stack(cell, 2, 3, 3, 2, bidirectional=bidirectional, impl="fused", **extra)
     stack = stack.double()
     names = [k for k, _ in stack.named_parameters()]
     params = [p.detach().clone().requires_grad_(True) for p in stack.parameters()]
@@ -146,8 +146,8 @@ def test_gradcheck(cell, extra, bidirectional):
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_padding_does_not_change_real_frames(cell, impl, bidirectional):
-    stack = make_stack(cell, impl, bidirectional)
+def test_padding_does_not_change_real_frames(cell, impl, bidirectional, lstm_stack):
+    stack = make_stack(lstm_stack, cell, impl, bidirectional)
     x = torch.randn(3, 9, 5, dtype=torch.double)
     lengths = torch.tensor([9, 5, 3])
     out = stack(x, lengths)

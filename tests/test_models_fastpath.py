@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reslstm.models import LSTMStack, build_model
+from reslstm.models import build_model
 
 torch.set_num_threads(1)
 
@@ -19,9 +19,9 @@ def _outputs_and_grads(stack, x, lengths, weight):
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_torch_lstm_equals_plain_cell(bidirectional):
+def test_torch_lstm_equals_plain_cell(bidirectional, lstm_stack):
     torch.manual_seed(0)
-    stack = LSTMStack("plain", 3, 5, 8, 4, peepholes=False, bidirectional=bidirectional)
+    stack = lstm_stack("plain", 3, 5, 8, 4, peepholes=False, bidirectional=bidirectional)
     stack = stack.double()
     x = torch.randn(3, 10, 5, dtype=torch.double)
     lengths = torch.tensor([10, 6, 3])
@@ -41,9 +41,9 @@ def test_torch_lstm_equals_plain_cell(bidirectional):
 
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections")
-def test_plain_cell_is_nn_lstm_with_projection():
+def test_plain_cell_is_nn_lstm_with_projection(lstm_stack):
     torch.manual_seed(0)
-    stack = LSTMStack("plain", 1, 5, 8, 4, peepholes=False, impl="loop")
+    stack = lstm_stack("plain", 1, 5, 8, 4, peepholes=False, impl="loop")
     cell = stack.layers[0].cells[0]
     ref = torch.nn.LSTM(5, 8, proj_size=4, batch_first=True)
     with torch.no_grad():
@@ -56,9 +56,9 @@ def test_plain_cell_is_nn_lstm_with_projection():
     torch.testing.assert_close(stack(x, torch.tensor([6, 6])), ref(x)[0])
 
 
-def test_auto_picks_torch_lstm_only_when_exact():
-    def impl(**kw):
-        cfg = {"cell": "plain", "cell_dim": 8, "proj_dim": 4, **kw}
+def test_auto_picks_torch_lstm_only_when_exact(model_config):
+    def impl(cell="plain", **kw):
+        cfg = model_config(cell) | {"cell_dim": 8, "proj_dim": 4, **kw}
         return build_model(cfg, 5, 3).encoder.layers[0].impl
 
     assert impl(peepholes=False) == "torch_lstm"

@@ -9,7 +9,6 @@ import torch
 
 from reslstm.models import (
     HighwayCell,
-    LSTMStack,
     PlainCell,
     ResidualCell,
     closed_form_num_params,
@@ -30,16 +29,16 @@ PAPER = {"cell_dim": 1024, "proj_dim": 512}
         if op == "none" or (cell == "residual" and peep)
     ],
 )
-def test_counts_match_closed_form(cell, num_layers, peepholes, bidirectional, out_peep):
+def test_counts_match_closed_form(cell, num_layers, peepholes, bidirectional, out_peep, lstm_stack):
     for input_dim, cell_dim, proj_dim in [(7, 6, 4), (4, 6, 4), (8, 5, 4)]:
-        stack = LSTMStack(
+        stack = lstm_stack(
             cell,
             num_layers,
             input_dim,
             cell_dim,
             proj_dim,
-            peepholes,
-            bidirectional,
+            peepholes=peepholes,
+            bidirectional=bidirectional,
             residual_output_peephole=out_peep,
         )
         expected = closed_form_num_params(

@@ -87,6 +87,6 @@ def test_characters_outside_the_token_set_are_counted(
     CutSet.from_cuts(odd).to_file(manifests / "cuts_dev.jsonl.gz")
     mark_done(manifests, "edited")
     cfg = tiny_config()
-    summary = prepare_lang(cfg.tokens, cfg.decode, manifests, tmp_path / "lang")
+    summary = prepare_lang(cfg.lang, manifests, tmp_path / "lang")
     assert summary["dev"]["oov_chars"] == {"Æ": len(dev), "Ø": len(dev)}
     assert summary["test"]["oov_chars"] == {}

@@ -20,11 +20,14 @@ def check_overrides(overrides: list[str]) -> str | None:
     """One-line error message, or None when the config composes, resolves and builds a model."""
     try:
         cfg = compose_config(overrides)
+        OmegaConf.to_container(cfg, throw_on_missing=True)  # a `???` nobody set
         OmegaConf.resolve(cfg)
     except (HydraException, OmegaConfBaseException, ValueError) as e:
         first = " ".join(str(e).split("\n")[0].split())
         detail = [ln.strip() for ln in str(e).split("\n")[1:] if ln.strip()]
-        hint = next((d for d in detail if d.startswith(("Key ", "To append", "Available"))), "")
+        hint = next(
+            (d for d in detail if d.startswith(("Key ", "To append", "Available", "full_key"))), ""
+        )
         return f"bad override in [{' '.join(overrides)}]: {first} {hint}".strip()
     try:
         validate_config(OmegaConf.to_container(cfg.model, resolve=True))

@@ -10,9 +10,7 @@ from reslstm.lang.prepare import prepare_lang
 
 @stage_entry
 def main(cfg: DictConfig) -> None:
-    prepare_lang(
-        cfg.tokens, cfg.decode, Path(cfg.paths.manifest_dir), Path(cfg.paths.lang_dir), cfg.force
-    )
+    prepare_lang(cfg.lang, Path(cfg.paths.manifest_dir), Path(cfg.paths.lang_dir), force=cfg.force)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,12 @@ def build_cuts(
     supervisions: SupervisionSet,
     split: str,
     min_duration: float,
-    max_duration: float,
+    max_segment_duration: float,
 ) -> tuple[CutSet, Counter]:
     """One mono cut per supervision segment, filtered; returns the cuts and the drop counts.
 
     Drops segments whose normalised text is empty (punctuation-only) and those outside
-    ``[min_duration, max_duration]`` seconds, counting each reason.
+    ``[min_duration, max_segment_duration]`` seconds, counting each reason.
     """
     cuts = (
         CutSet.from_manifests(recordings=recordings, supervisions=supervisions)
@@ -37,7 +37,7 @@ def build_cuts(
             dropped["empty_text"] += 1
         elif cut.duration < min_duration:
             dropped["too_short"] += 1
-        elif cut.duration > max_duration:
+        elif cut.duration > max_segment_duration:
             dropped["too_long"] += 1
         else:
             kept.extend(mono_views(cut, split))

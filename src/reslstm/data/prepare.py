@@ -59,13 +59,13 @@ def prepare_data(
         for split in SPLITS:
             cuts, dropped = build_cuts(
                 manifests[split]["recordings"], manifests[split]["supervisions"], split,
-                cfg["min_duration"], cfg["max_duration"],
+                cfg["min_duration"], cfg["max_segment_duration"],
             )  # fmt: skip
             if len(cuts) == 0:
                 raise CorpusError(
                     f"no segments left in the {split} split of {corpus_dir} after filtering: "
-                    f"check data.min_duration/max_duration ({cfg['min_duration']}/"
-                    f"{cfg['max_duration']} s)"
+                    f"check data.min_duration/max_segment_duration ({cfg['min_duration']}/"
+                    f"{cfg['max_segment_duration']} s)"
                 )
             with atomic_path(out.cuts(split)) as path:
                 cuts.to_file(path)

@@ -31,21 +31,17 @@ def split_texts(manifests: ManifestDir, split: str) -> list[str]:
 
 
 def prepare_lang(
-    cfg: DictConfig, lm_cfg: DictConfig, manifest_dir: Path, lang_dir: Path, force: bool = False
+    cfg: DictConfig, manifest_dir: Path, lang_dir: Path, force: bool = False
 ) -> dict[str, Any]:
     """Build the lang directory (skipped when complete for the same inputs).
 
-    ``cfg`` is the ``tokens`` group; ``lm_cfg`` holds ``lm_order`` and ``lm_method`` (``decode``).
+    ``cfg`` is the ``lang`` group: ``tokens``, ``lm_order``, ``lm_method``.
     """
-    if cfg.type != "char":
-        raise ReslstmError(f"tokens.type={cfg.type!r}: only 'char' is implemented")
+    if cfg.tokens != "char":
+        raise ReslstmError(f"lang.tokens={cfg.tokens!r}: only 'char' is implemented")
     manifests, lang = ManifestDir(require_done(manifest_dir, 0)), LangDir(lang_dir)
-    lm_order, lm_method = lm_cfg.lm_order, lm_cfg.lm_method
-    key = {
-        "tokens": OmegaConf.to_container(cfg),
-        "lm": [lm_order, lm_method],
-        "manifests": done_marker(manifest_dir),
-    }
+    lm_order, lm_method = cfg.lm_order, cfg.lm_method
+    key = {"lang": OmegaConf.to_container(cfg), "manifests": done_marker(manifest_dir)}
     if not force and is_done(lang_dir, key):
         log.info("lang dir %s is complete; nothing to do (force=true redoes it)", lang_dir)
         return {}

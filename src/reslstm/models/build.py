@@ -1,4 +1,8 @@
-"""Model construction from the Hydra ``model`` config, with one-line errors for bad configs."""
+"""Model construction from the Hydra ``model`` config, with one-line errors for bad configs.
+
+The config must name every key of :data:`KEYS`: their values live in ``conf/model/`` only
+(``common.yaml`` and the model and size configs), never as defaults in the code.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +16,20 @@ from .recurrent import LSTMStack
 
 CELLS = ("plain", "highway", "residual")
 IMPL_CHOICES = ("auto", "loop", "fused", "torch_lstm")
-DEFAULTS: dict[str, Any] = {
-    "name": None,
-    "num_layers": 3,
-    "peepholes": True,
-    "bidirectional": False,
-    "dropout": 0.0,
-    "subsampling": 3,
-    "residual_output_peephole": "none",
-    "impl": "auto",
-    "init": "glorot",
-}
-REQUIRED = ("cell", "cell_dim", "proj_dim")
+KEYS = (
+    "name",
+    "cell",
+    "num_layers",
+    "cell_dim",
+    "proj_dim",
+    "peepholes",
+    "bidirectional",
+    "dropout",
+    "subsampling",
+    "residual_output_peephole",
+    "init",
+    "impl",
+)
 
 
 def _check(ok: bool, message: str) -> None:
@@ -44,12 +50,11 @@ def resolve_impl(impl: str, cell: str, peepholes: bool) -> str:
 
 
 def validate_config(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the config with defaults filled in; raise ``ValueError`` on anything unusable."""
-    cfg = dict(DEFAULTS)
-    cfg.update(dict(model_cfg))
-    unknown = sorted(set(cfg) - set(DEFAULTS) - set(REQUIRED))
+    """Return the config with ``impl`` resolved; raise ``ValueError`` on anything unusable."""
+    cfg = dict(model_cfg)
+    unknown = sorted(set(cfg) - set(KEYS))
     _check(not unknown, f"unknown keys {unknown}")
-    missing = [k for k in REQUIRED if k not in cfg]
+    missing = [k for k in KEYS if k not in cfg]
     _check(not missing, f"missing keys {missing}")
     _check(cfg["cell"] in CELLS, f"cell must be one of {CELLS}, got {cfg['cell']!r}")
     for key in ("num_layers", "cell_dim", "proj_dim", "subsampling"):

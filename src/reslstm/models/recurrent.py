@@ -109,7 +109,10 @@ def make_cell(
 
 
 class LSTMStack(nn.Module):
-    """``num_layers`` layers of one cell type with dropout between layers (batch-first API)."""
+    """``num_layers`` layers of one cell type with dropout between layers (batch-first API).
+
+    Every setting is required: :func:`reslstm.models.build_model` passes the ``model`` config's.
+    """
 
     def __init__(
         self,
@@ -118,12 +121,13 @@ class LSTMStack(nn.Module):
         input_size: int,
         cell_size: int,
         proj_size: int,
-        peepholes: bool = True,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        residual_output_peephole: str = "none",
-        impl: str = "fused",
-        init: str = "glorot",
+        *,
+        peepholes: bool,
+        bidirectional: bool,
+        dropout: float,
+        residual_output_peephole: str,
+        impl: str,
+        init: str,
     ) -> None:
         super().__init__()
         if impl not in IMPLS:
