@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: set up the environment if needed, then lint and run the whole test suite.
 #   scripts/run_tests.sh              # everything (what CI runs)
-#   scripts/run_tests.sh -m "not slow" tests/test_models_cells.py   # extra args go to pytest
+#   scripts/run_tests.sh -m "not slow" tests/models/test_cells.py   # extra args go to pytest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup_env.sh

@@ -20,6 +20,7 @@ from reslstm.errors import ReslstmError
 from reslstm.models import build_model
 from reslstm.runtime import rng_state, set_rng_state
 from reslstm.train.trainer import Trainer
+from tests.helpers import SRC
 
 MODEL_CFG = OmegaConf.to_container(
     compose_config(["model.num_layers=2", "model.cell_dim=16", "model.proj_dim=8"]).model
@@ -147,9 +148,8 @@ def test_old_format_is_refused_then_converted_and_resumes_the_same_rng(tmp_path:
 
 
 def test_no_full_pickle_loads_remain_in_the_code() -> None:
-    src = Path(__file__).resolve().parents[1] / "src"
     offenders = [
-        p.relative_to(src) for p in src.rglob("*.py") if "weights_only=False" in p.read_text()
+        p.relative_to(SRC) for p in SRC.rglob("*.py") if "weights_only=False" in p.read_text()
     ]
     assert offenders == []
 

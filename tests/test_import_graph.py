@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from tests.helpers import SRC
+
 PACKAGE = "reslstm"
 SEPARATE = [("train", "decode")]  # stages that share code through the top-level modules only
 

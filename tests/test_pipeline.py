@@ -9,24 +9,15 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, run_sh
+
 pytestmark = pytest.mark.slow
 
 
-def run_sh(tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    out = subprocess.run(
-        [
-            "bash",
-            str(ROOT / "run.sh"),
-            *args,
-            "experiment=smoke",
-            f"paths.data_dir={tmp}/data",
-            f"paths.exp_dir={tmp}/exp",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def smoke_run(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    """``./run.sh args… experiment=smoke`` with data and experiments under ``tmp``."""
+    paths = [f"paths.data_dir={tmp}/data", f"paths.exp_dir={tmp}/exp"]
+    out = run_sh(*args, "experiment=smoke", *paths, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out
 
@@ -34,7 +25,7 @@ def run_sh(tmp: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("recipe")
-    run_sh(tmp, "--layers", "1 2", "--jobs", "2")
+    smoke_run(tmp, "--layers", "1 2", "--jobs", "2")
     return tmp
 
 
@@ -66,7 +57,7 @@ def test_all_stages_produce_the_table(recipe: Path) -> None:
 
 
 def test_rerun_of_finished_stages_does_no_work(recipe: Path) -> None:
-    out = run_sh(recipe, "--stage", "0", "--stop-stage", "4", "--layers", "1")
+    out = smoke_run(recipe, "--stage", "0", "--stop-stage", "4", "--layers", "1")
     log = out.stdout + out.stderr
     assert "nothing to do" in log and "fbank train:" not in log
     assert "epoch 1 done" not in log  # training already finished: resumed at its end

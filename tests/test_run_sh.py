@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_sh(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["bash", str(ROOT / "run.sh"), *args], capture_output=True, text=True, timeout=300
-    )
+from tests.helpers import run_sh
 
 
 def test_help_lists_every_stage() -> None:

@@ -1,42 +1,13 @@
-"""Shared tools of the reliability suite: stage subprocesses, kills at chosen moments."""
+"""Tools of the reliability suite: kills at chosen moments, surviving processes, error lines
+(the stage subprocesses themselves come from :mod:`tests.helpers`)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def start_stage(module: str, *overrides: str, nproc: int = 1) -> subprocess.Popen:
-    """``python -m reslstm.cli.<module> overrides…`` from the repo root, output captured;
-    under ``torchrun`` with ``nproc`` processes when ``nproc`` > 1."""
-    launcher = [sys.executable]
-    if nproc > 1:
-        launcher = [
-            str(Path(sys.executable).parent / "torchrun"),
-            "--standalone",
-            f"--nproc-per-node={nproc}",
-        ]
-    return subprocess.Popen(
-        [*launcher, "-m", f"reslstm.cli.{module}", "progress_bar=false", *overrides],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-
-
-def run_stage(module: str, *overrides: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    proc = start_stage(module, *overrides)
-    out, _ = proc.communicate(timeout=timeout)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
 
 
 def kill_when(
@@ -88,15 +59,6 @@ def alive(pids: list[int], settle_s: float = 2.0) -> list[int]:
         if state != "Z":
             running.append(pid)
     return running
-
-
-def run_sh(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["bash", str(ROOT / "run.sh"), *args, "progress_bar=false"],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def error_lines(out: subprocess.CompletedProcess) -> list[str]:

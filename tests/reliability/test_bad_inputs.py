@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from lhotse import CutSet, load_manifest
 from lhotse.utils import fastcopy
-from test_data_errors import CASES
 
 from reslstm.io import mark_done
 from reslstm.lang.prepare import prepare_lang
+from tests.data.test_errors import CASES
+from tests.helpers import run_sh
 
-from .helpers import error_lines, run_sh
+from .helpers import error_lines
 
 pytestmark = pytest.mark.slow
 CLI_CASES = ["missing corpus dir", "missing meetings.xml", "stray file in words", "corrupt wav",

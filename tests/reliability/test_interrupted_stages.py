@@ -12,8 +12,9 @@ import pytest
 from lhotse import load_manifest
 
 from reslstm.io import is_done
+from tests.helpers import run_stage, start_stage
 
-from .helpers import alive, kill_when, run_stage, start_stage
+from .helpers import alive, kill_when
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from reslstm.checkpoint import load_checkpoint
+from tests.helpers import run_stage, start_stage
 
-from .helpers import alive, kill_when, run_stage, start_stage
+from .helpers import alive, kill_when
 
 pytestmark = pytest.mark.slow
 RANDOM_KILLS = 4

@@ -16,8 +16,9 @@ from lhotse.utils import fastcopy
 from reslstm.errors import ReslstmError
 from reslstm.features.extract import compute_features
 from reslstm.io import is_done
+from tests.helpers import run_stage
 
-from .helpers import error_lines, run_stage
+from .helpers import error_lines
 
 pytestmark = pytest.mark.slow
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from reslstm.checkpoint import load_checkpoint
 from reslstm.train.trainer import Trainer
+from tests.helpers import start_stage
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +26,6 @@ def overrides(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
         "data=mini_tiny",
         f"paths.data_dir={data_dir}",
         f"paths.exp_dir={exp_dir}",
-        "progress_bar=false",
         "train.max_duration=10",
         "train.warmup_steps=1",
         "train.log_every_steps=1",
@@ -36,28 +34,14 @@ def overrides(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
     ]
 
 
-def run_train(args: list[str], nproc: int = 1, **kw) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "reslstm.cli.train", *args]
-    if nproc > 1:
-        torchrun = Path(sys.executable).parent / "torchrun"
-        cmd = [
-            str(torchrun),
-            "--standalone",
-            f"--nproc-per-node={nproc}",
-            "-m",
-            "reslstm.cli.train",
-            *args,
-        ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, **kw
-    )
-
-
 def finish(proc: subprocess.Popen, timeout: int = 300) -> str:
     out, _ = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, out[-3000:]
     return out
+
+
+def train(args: list[str], nproc: int = 1) -> subprocess.Popen:
+    return start_stage("train", *args, nproc=nproc)
 
 
 def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -98,12 +82,12 @@ def test_kill_mid_epoch_then_resume_matches_uninterrupted_run(
     tiny_prepared: Path, tmp_path: Path
 ) -> None:
     common = ["train.max_epochs=3", "train.checkpoint_every_steps=1", "model.dropout=0.2"]
-    finish(run_train(overrides(tiny_prepared, tmp_path / "ref", *common)))
+    finish(train(overrides(tiny_prepared, tmp_path / "ref", *common)))
     ref_dir = next((tmp_path / "ref").glob("mini_tiny_sdm/*_L2"))
     ref = load_checkpoint(ref_dir / "checkpoints" / "last.pt")
 
     args = overrides(tiny_prepared, tmp_path / "killed", *common)
-    proc = run_train(args)
+    proc = train(args)
     last = tmp_path / "killed" / "mini_tiny_sdm" / ref_dir.name / "checkpoints" / "last.pt"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # kill once a mid-epoch checkpoint exists
@@ -115,7 +99,7 @@ def test_kill_mid_epoch_then_resume_matches_uninterrupted_run(
     killed_at = load_checkpoint(last)["state"]
     assert killed_at["step"] < ref["state"]["step"]
 
-    out = finish(run_train(args))
+    out = finish(train(args))
     assert "resumed from" in out
     resumed = load_checkpoint(last)
     assert resumed["state"]["step"] == ref["state"]["step"]
@@ -126,7 +110,7 @@ def test_kill_mid_epoch_then_resume_matches_uninterrupted_run(
 
 
 def test_ddp_two_processes_on_cpu(tiny_prepared: Path, tmp_path: Path) -> None:
-    out = finish(run_train(overrides(tiny_prepared, tmp_path, "train.max_epochs=1"), nproc=2))
+    out = finish(train(overrides(tiny_prepared, tmp_path, "train.max_epochs=1"), nproc=2))
     run_dir = next(tmp_path.glob("mini_tiny_sdm/*_L2"))
     summary = json.loads((run_dir / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] > 0

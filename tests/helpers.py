@@ -1,0 +1,89 @@
+"""Shared test tools: the stages and run.sh as subprocesses (plain or under torchrun), and small
+real lhotse cuts with features made on the fly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from lhotse import CutSet, Features, MonoCut, NumpyFilesWriter, SupervisionSegment
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+
+
+def start_stage(module: str, *overrides: str, nproc: int = 1) -> subprocess.Popen:
+    """``python -m reslstm.cli.<module> progress_bar=false overrides…`` from the repo root, one
+    torch thread, output captured; under ``torchrun`` with ``nproc`` processes when > 1."""
+    launcher = [sys.executable]
+    if nproc > 1:
+        torchrun = str(Path(sys.executable).parent / "torchrun")
+        launcher = [torchrun, "--standalone", f"--nproc-per-node={nproc}"]
+    return subprocess.Popen(
+        [*launcher, "-m", f"reslstm.cli.{module}", "progress_bar=false", *overrides],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def run_stage(
+    module: str, *overrides: str, nproc: int = 1, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """:func:`start_stage` to the end; its output is ``stdout`` (stderr merged into it)."""
+    proc = start_stage(module, *overrides, nproc=nproc)
+    out, _ = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+
+
+def run_sh(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``./run.sh args…``, output captured."""
+    return subprocess.run(
+        ["bash", str(ROOT / "run.sh"), *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def feature_cuts(
+    storage: Path,
+    texts: Sequence[str],
+    frames: Sequence[int],
+    recording: str = "ES2011a",
+    dim: int = 80,
+    seed: int = 0,
+) -> CutSet:
+    """Cuts ``<recording>-<i>`` of one meeting with random features stored in ``storage`` (no
+    audio): cut ``i`` starts at ``i`` seconds in the recording, has ``frames[i]`` 10 ms frames
+    and one supervision (speaker A or B in turn) with ``texts[i]``, so cuts longer than a
+    second overlap the next one."""
+    rng = np.random.default_rng(seed)
+    cuts = []
+    with NumpyFilesWriter(storage) as writer:
+        for i, (text, n) in enumerate(zip(texts, frames, strict=True)):
+            cut_id, start, duration = f"{recording}-{i}", float(i), n / 100
+            feats = rng.standard_normal((n, dim)).astype(np.float32)
+            features = Features(
+                type="fbank",
+                num_frames=n,
+                num_features=dim,
+                frame_shift=0.01,
+                sampling_rate=16000,
+                start=start,
+                duration=duration,
+                storage_type=writer.name,
+                storage_path=str(storage),
+                storage_key=writer.write(cut_id, feats),
+                recording_id=recording,
+                channels=0,
+            )
+            speaker = "AB"[i % 2]
+            sup = SupervisionSegment(
+                cut_id, recording, 0.0, duration, channel=0, text=text, speaker=speaker
+            )  # times within the cut, as stage 0 trims them
+            cuts.append(MonoCut(cut_id, start, duration, 0, features=features, supervisions=[sup]))
+    return CutSet.from_cuts(cuts)
