@@ -8,12 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+from lhotse import SupervisionSet
+from lhotse.utils import fastcopy
 from omegaconf import DictConfig, OmegaConf
 
+from reslstm.checkpoint import save_checkpoint
 from reslstm.cli.compose import compose_config
 from reslstm.data.mini import generate_corpus
 from reslstm.data.prepare import prepare_data
-from reslstm.models import LSTMStack
+from reslstm.io import mark_done
+from reslstm.lang.prepare import prepare_lang
+from reslstm.layout import Layout
+from reslstm.models import LSTMStack, build_model
+from reslstm.tokens import CharTokenizer
+from tests.helpers import feature_cuts
 
 # LSTMStack settings of the model tests: no dropout, so that outputs are deterministic.
 STACK_SETTINGS = {
@@ -84,9 +93,59 @@ def tiny_manifests(tiny_corpus_dir: Path, tiny_config: Callable[..., DictConfig]
 def tiny_prepared(tiny_manifests: Path, tiny_config: Callable[..., DictConfig]) -> Path:
     """Stages 1-2 (features, lang dir) on the tiny SDM manifests; returns ``paths.data_dir``."""
     from reslstm.features.extract import compute_features
-    from reslstm.lang.prepare import prepare_lang
 
     cfg = tiny_config()
     compute_features(cfg.features, tiny_manifests, Path(cfg.paths.fbank_dir), progress=False)
     prepare_lang(cfg.lang, tiny_manifests, Path(cfg.paths.lang_dir))
     return Path(cfg.paths.data_dir)
+
+
+# Each split of a made-up run: three cuts of one meeting; the first two (speakers A and B)
+# overlap in time, the third overlaps nothing.
+MADE_TEXTS = {
+    "train": ["THE CAT SAT", "ON THE MAT", "THE MAT SAT ON THE CAT"],
+    "dev": ["THE CAT SAT ON THE MAT", "THE CAT", "ON THE MAT"],
+    "test": ["THE MAT", "THE CAT SAT ON", "THE CAT SAT ON THE MAT"],
+}
+MADE_FRAMES = [150, 90, 200]  # cuts at 0-1.5 s, 1-1.9 s and 2-4 s of the meeting
+
+
+@pytest.fixture
+def made_run(tmp_path: Path) -> DictConfig:
+    """The config of a run whose stages 0-3 were made on the fly in ``tmp_path`` (seconds):
+    stage-0 manifests with the meeting's supervisions, cuts with random features, the real
+    stage 2 on them, and an untrained 1-layer model as the best checkpoint."""
+    cfg = compose_config(
+        [
+            f"paths.data_dir={tmp_path / 'data'}",
+            f"paths.exp_dir={tmp_path / 'exp'}",
+            "model.num_layers=1",
+            "model.cell_dim=16",
+            "model.proj_dim=8",
+            "decode.beam_size=5",
+            "score.methods=[jiwer]",
+            "progress_bar=false",
+        ]
+    )
+    layout = Layout.of(cfg)
+    for split, texts in MADE_TEXTS.items():
+        cuts = feature_cuts(layout.fbank.storage(split), texts, MADE_FRAMES, f"ES20{split}")
+        layout.fbank.path.mkdir(parents=True, exist_ok=True)
+        layout.manifests.raw.mkdir(parents=True, exist_ok=True)
+        cuts.to_file(layout.fbank.cuts(split))
+        cuts.to_file(layout.manifests.cuts(split))
+        in_meeting = [fastcopy(c.supervisions[0], start=c.start) for c in cuts]
+        SupervisionSet.from_segments(in_meeting).to_file(
+            layout.manifests.raw / f"made_supervisions_{split}.jsonl.gz"
+        )
+    mark_done(layout.manifests.path, "made")
+    prepare_lang(cfg.lang, layout.manifests.path, layout.lang.path)
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    vocab_size = CharTokenizer.from_file(layout.lang.tokens).vocab_size
+    torch.manual_seed(0)
+    model = build_model(model_cfg, 80, vocab_size)
+    ckpt = {"model": model.state_dict(), "model_cfg": model_cfg}
+    save_checkpoint(
+        ckpt | {"input_dim": 80, "vocab_size": vocab_size}, layout.run.checkpoints.named("best")
+    )
+    return cfg

@@ -5,7 +5,8 @@ The batch contract: :class:`CTCBatches` turns a CutSet (one sampler step) into a
 utterances are sorted longest first:
 
 - ``ids``: ``list[str]`` of length B, the cut ids;
-- ``feats``: float tensor ``[B, T, F]``, fbank features zero-padded to the longest utterance;
+- ``feats``: float tensor ``[B, T, F]``, fbank features padded to the longest utterance (with
+  lhotse's ``LOG_EPSILON``, the log of a tiny energy);
 - ``feat_lens``: long tensor ``[B]``, the real frames of each utterance;
 - ``targets``: long tensor ``[sum_b L_b]``, the token ids of every transcript, concatenated;
 - ``target_lens``: long tensor ``[B]``, the tokens ``L_b`` of each transcript;

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reslstm.cli.compose import compose_config
+from reslstm.train.build import make_schedule
 from reslstm.train.schedule import LRSchedule
 
 
@@ -98,3 +100,31 @@ def test_patience_halves_only_after_that_many_stalled_epochs_in_a_row() -> None:
     assert s.halvings == 1 and s.lr(100) == pytest.approx(5e-4)
     s.end_epoch(1.97, learning=True)  # the count starts again after a halving
     assert s.halvings == 1
+
+
+def test_cosine_decays_from_the_base_rate_to_min_lr_after_warmup() -> None:
+    c = LRSchedule("cosine", 1e-3, 10, 1e-5, total_steps=100)
+    assert c.lr(4) == pytest.approx(0.5e-3)  # warm-up, then half-way down the cosine
+    assert c.lr(10) == pytest.approx(1e-3) and c.lr(60) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert c.lr(110) == pytest.approx(1e-5) and c.lr(10_000) == pytest.approx(1e-5)
+    k = LRSchedule("constant", 1e-3, 10, 1e-5)
+    k.end_epoch(1.0, learning=True)
+    k.end_epoch(2.0, learning=True)  # no halving: only newbob anneals
+    assert k.lr(5) == pytest.approx(0.6e-3) and k.lr(500) == pytest.approx(1e-3)
+
+
+def test_the_trainer_builds_its_schedule_from_conf_train() -> None:
+    t = compose_config(["train.newbob_patience=2"]).train
+    s = make_schedule(t, total_steps=500)
+    assert (s.kind, s.base_lr, s.warmup_steps, s.min_lr) == (
+        "newbob",
+        t.lr,
+        t.warmup_steps,
+        t.min_lr,
+    )
+    assert (s.factor, s.threshold, s.patience) == (t.newbob_factor, t.newbob_threshold, 2)
+    assert (s.max_halvings, s.plateau_patience, s.total_steps) == (
+        t.max_halvings,
+        t.plateau_patience,
+        500,
+    )
