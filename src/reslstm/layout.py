@@ -20,6 +20,7 @@ from reslstm.io import MARKER, is_done
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 SPLITS = ("train", "dev", "test")
+EVAL_SPLITS = SPLITS[1:]  # scored, never trained on
 STAGES = ("data", "features", "tokens", "train", "decode", "score", "table")  # run.sh's 0-6
 
 # conf/config.yaml's paths.run_dir: <exp_dir>/<corpus>/<model>_L<layers><tag>

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_text, clear_done, done_marker, is_done, mark_done
 from reslstm.lang.lexicon import write_lexicon
-from reslstm.layout import LangDir, ManifestDir, require, require_done
+from reslstm.layout import EVAL_SPLITS, LangDir, ManifestDir, require, require_done
 from reslstm.lm.ngram import train_ngram, write_arpa
 from reslstm.tokens import CharTokenizer
 
@@ -65,7 +65,7 @@ def prepare_lang(
         "train_sentences": len(train),
         "lm": f"{lm_order}-gram {lm_method}",
     }
-    for split in ("dev", "test"):
+    for split in EVAL_SPLITS:
         texts = split_texts(manifests, split)
         split_words = [w for t in texts for w in t.split()]
         oov_chars = Counter(c for t in texts for c in tokenizer.oov_chars(t))
@@ -82,7 +82,7 @@ def prepare_lang(
         + "; ".join(
             f"{s}: {summary[s]['oov_word_rate']}% OOV words, "
             f"{sum(summary[s]['oov_chars'].values())} unknown characters"
-            for s in ("dev", "test")
+            for s in EVAL_SPLITS
         )
     )
     return summary

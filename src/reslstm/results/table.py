@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_text
-from reslstm.layout import ResultsDir
+from reslstm.layout import EVAL_SPLITS, ResultsDir
 from reslstm.results.claims import (
     PAPER_DEPTHS,
     PAPER_MODELS,
@@ -145,7 +145,7 @@ def _method_table(
                     "+.1f",
                     " %",
                 )
-                for s in ("dev", "test")
+                for s in EVAL_SPLITS
             )
         epochs = summary.get("epochs", len(run.metrics) if run and run.metrics else None)
         paper = PAPER_TABLE1.get((model, layers)) if not tag else None
@@ -156,7 +156,7 @@ def _method_table(
             _num(epochs, "d") + (f" ({UNTRAINED})" if untrained else ""),
             _triple(run, "dev", method, primary),
             _triple(run, "test", method, primary),
-            *(_num(wer_of(run, s, method, what="cer"), ".1f") for s in ("dev", "test")),
+            *(_num(wer_of(run, s, method, what="cer"), ".1f") for s in EVAL_SPLITS),
             change,
             MISSING if paper is None else f"{paper[0]} / {paper[1]}",
             _hours(summary.get("train_time_s")),
@@ -176,7 +176,7 @@ def _scorers_table(runs: dict[Key, RunResult], method: str) -> list[str]:
     for key in (k for k in _row_keys(runs) if k in runs):
         (model, tag, layers), run = key, runs[key]
         cells = [
-            " / ".join(_num(score_at(run, s, method, path), ".1f") for s in ("dev", "test"))
+            " / ".join(_num(score_at(run, s, method, path), ".1f") for s in EVAL_SPLITS)
             for path in SCORERS.values()
         ]
         lines.append(f"| {model}{tag} | {layers} | " + " | ".join(cells) + " |")
@@ -194,7 +194,7 @@ def _segment_counts(runs: list[RunResult], method: str) -> str:
     """How many scored segments each subset has (from any run: all share the splits)."""
     for run in runs:
         parts = []
-        for split in ("dev", "test"):
+        for split in EVAL_SPLITS:
             scores = run.scores.get((split, method), {})
             counts = [(scores.get(s) or {}).get("num_utts") for s in SUBSET_KEYS[1:]]
             if None not in counts:
@@ -221,7 +221,7 @@ def _grid_claims(
 
 
 def _claims_table(runs: dict[Key, RunResult], method: str, learning_cer: float) -> list[str]:
-    dev, test = (_grid_claims(runs, s, method, learning_cer) for s in ("dev", "test"))
+    dev, test = (_grid_claims(runs, s, method, learning_cer) for s in EVAL_SPLITS)
     lines = [
         f"## The paper's claims, checked (non-overlapped WER, `{method}`)",
         "",
@@ -270,21 +270,20 @@ def _seed_section(runs: list[RunResult], method: str, learning_cer: float) -> li
                 continue
             cols = [
                 _mean_std([v for r in members if (v := wer_of(r, split, method, sub)) is not None])
-                for split in ("dev", "test")
+                for split in EVAL_SPLITS
                 for sub in (None, "non_overlapped")
             ]
             bad = sum(is_untrained(r, learning_cer) for r in members)
             lines.append(f"| {model} | {layers} | {len(members)} | {' | '.join(cols)} | {bad} |")
     per_seed = {
-        seed: {s: _grid_claims(seed_runs, s, method, learning_cer) for s in ("dev", "test")}
+        seed: {s: _grid_claims(seed_runs, s, method, learning_cer) for s in EVAL_SPLITS}
         for seed, seed_runs in by_seed.items()
     }
     any_seed = next(iter(per_seed.values()))
     lines += ["", "| Claim | Held on dev | Held on test |", "|---|--:|--:|"]
     for i, claim in enumerate(any_seed["test"]):
         held = {
-            s: sum(claims[s][i].holds is True for claims in per_seed.values())
-            for s in ("dev", "test")
+            s: sum(claims[s][i].holds is True for claims in per_seed.values()) for s in EVAL_SPLITS
         }
         lines.append(
             f"| {claim.text} | {held['dev']}/{len(per_seed)} | {held['test']}/{len(per_seed)} |"
