@@ -79,9 +79,7 @@ class ManifestDir:
         """lhotse's supervision manifest of ``split`` (``*supervisions_<split>.jsonl.gz``)."""
         found = sorted(self.raw.glob(f"*supervisions_{split}.jsonl.gz"))
         if len(found) != 1:
-            raise ReslstmError(
-                f"missing the {split} supervisions in {self.raw}: {run_first(STAGES.index('data'))}"
-            )
+            raise ReslstmError(f"missing the {split} supervisions in {self.raw}: {run_first(0)}")
         return found[0]
 
 
