@@ -22,6 +22,12 @@ import torch
 from torch import Tensor, nn
 
 INIT_SCHEMES = ("glorot", "uniform")
+# Highway depth-gate bias b_d under ``glorot``: d_t starts near sigmoid(-2) = 0.12, so a cell
+# carries a little of the lower layer's cell. With b_d = 0 (d_t ~ 0.5) the carried cells add up
+# through depth and time: the cell state of a fresh 10-layer highway stack grows 10^7-fold from
+# layer 1 to 10 (docs/training.md); Srivastava et al.'s highway networks likewise start their
+# gates' biases negative.
+DEPTH_GATE_BIAS = -2.0
 
 
 class LSTMCellBase(nn.Module):
@@ -61,10 +67,11 @@ class LSTMCellBase(nn.Module):
         """Initialise every tensor; the forget-gate bias b_f is 1 in both schemes.
 
         ``glorot``: each of the paper's weight matrices (W_xi, W_hi, W_xf, ..., W_p, W_xd, W_h)
-        Glorot-uniform on its own (bound sqrt(6 / (fan_in + fan_out))), zero biases, peepholes
-        U(-1/sqrt(n_c), 1/sqrt(n_c)). It keeps the size of signals and gradients through a
-        10-layer stack; ``uniform`` is ``torch.nn.LSTM``'s U(-1/sqrt(n_c), 1/sqrt(n_c)) for
-        every tensor, which shrinks the gradient ~5x per plain layer (docs/training.md).
+        Glorot-uniform on its own (bound sqrt(6 / (fan_in + fan_out))), zero biases except the
+        highway depth gate's (``DEPTH_GATE_BIAS``), peepholes U(-1/sqrt(n_c), 1/sqrt(n_c)). It
+        keeps the size of signals and gradients through a 10-layer stack; ``uniform`` is
+        ``torch.nn.LSTM``'s U(-1/sqrt(n_c), 1/sqrt(n_c)) for every tensor, which shrinks the
+        gradient ~5x per plain layer (docs/training.md).
         """
         if scheme not in INIT_SCHEMES:
             raise ValueError(f"init must be one of {INIT_SCHEMES}, got {scheme!r}")
@@ -151,6 +158,12 @@ class HighwayCell(PlainCell):
         # Depth-gate diagonal weights: row 0 w_cd (on c_(t-1)), row 1 w_ld (on c_t^(l-1)).
         self.depth_peephole = nn.Parameter(torch.empty(2, cell_size))
         self.reset_parameters()
+
+    def reset_parameters(self, scheme: str = "glorot") -> None:
+        super().reset_parameters(scheme)
+        if scheme == "glorot" and hasattr(self, "bias_d"):  # called again once b_d exists
+            with torch.no_grad():
+                self.bias_d.fill_(DEPTH_GATE_BIAS)
 
     def input_side(self, x: Tensor, lower: Tensor | None) -> tuple[Tensor, Tensor | None]:
         if lower is None:
