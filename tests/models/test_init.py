@@ -8,6 +8,7 @@ top, and with a zero depth-gate bias the highway cell state grows ~10^7-fold thr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -53,9 +54,11 @@ def test_plain_cell_has_no_depth_gate() -> None:
 
 
 @pytest.mark.parametrize("cell", ["plain", "highway", "residual"])
-def test_fresh_ten_layer_stack_keeps_cells_and_gradients_in_range(cell: str) -> None:
+def test_fresh_ten_layer_stack_keeps_cells_and_gradients_in_range(
+    cell: str, lstm_stack: Callable[..., LSTMStack]
+) -> None:
     torch.manual_seed(0)
-    stack = LSTMStack(cell, 10, 48, 32, 16, init="glorot")
+    stack = lstm_stack(cell, 10, 48, 32, 16)  # init="glorot"
     x = torch.randn(2, 80, 48)
     cells, outs = cells_and_outputs(stack, x)
     (outs[-1] * torch.randn_like(outs[-1])).sum().backward()
@@ -65,10 +68,12 @@ def test_fresh_ten_layer_stack_keeps_cells_and_gradients_in_range(cell: str) -> 
     assert 0.1 < ratio < 10, f"{cell}: gradient at top / layer 1 = {ratio:.3g}"
 
 
-def test_zero_depth_gate_bias_is_what_makes_highway_cells_explode() -> None:
+def test_zero_depth_gate_bias_is_what_makes_highway_cells_explode(
+    lstm_stack: Callable[..., LSTMStack],
+) -> None:
     """The counterfactual of the test above: b_d = 0 lets the carried cells add up."""
     torch.manual_seed(0)
-    stack = LSTMStack("highway", 10, 48, 32, 16, init="glorot")
+    stack = lstm_stack("highway", 10, 48, 32, 16)
     with torch.no_grad():
         for name, p in stack.named_parameters():
             if name.endswith("bias_d"):
