@@ -20,6 +20,12 @@ from reslstm.results.claims import (
     check_claims,
     rel,
 )
+from reslstm.results.grad_flow import (
+    GradFlow,
+    collect_grad_flow,
+    grad_flow_markdown,
+    plot_grad_flow,
+)
 from reslstm.results.plots import plot_dev_loss, plot_wer_by_depth
 from reslstm.results.runs import RunResult, collect_runs
 
@@ -296,10 +302,12 @@ def results_markdown(
     method: str = "beam_lm",
     learning_cer: float = 90.0,
     primary: str = "jiwer",
+    grad_flow: list[GradFlow] | None = None,
 ) -> str:
     """The ``RESULTS.md`` text for ``runs``; ``method`` is the main decoding method,
-    ``learning_cer`` the greedy dev CER at or above which a run counts as untrained and
-    ``primary`` the scoring method of the headline WER column (``score.primary``)."""
+    ``learning_cer`` the greedy dev CER at or above which a run counts as untrained,
+    ``primary`` the scoring method of the headline WER column (``score.primary``) and
+    ``grad_flow`` the runs' gradient flow (results/grad_flow.py), if read."""
     if primary not in PRIMARY:
         raise ReslstmError(f"score.primary={primary!r}: use one of {sorted(PRIMARY)}")
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
@@ -322,6 +330,7 @@ def results_markdown(
         "![WER by depth](wer_by_depth.png) ![Dev loss](dev_loss.png)",
         "",
         *_seed_section(runs, method, learning_cer),
+        *grad_flow_markdown(grad_flow or []),
         *_claims_table(by_key, method, learning_cer),
         "",
         PAPER_SOURCE,
@@ -335,7 +344,8 @@ def write_results(
     learning_cer: float = 90.0,
     primary: str = "jiwer",
 ) -> str:
-    """Write ``RESULTS.md``, ``wer_by_depth.png`` and ``dev_loss.png`` into ``corpus_exp_dir``.
+    """Write ``RESULTS.md``, ``wer_by_depth.png``, ``dev_loss.png`` and ``grad_flow.png`` into
+    ``corpus_exp_dir``.
 
     Returns the markdown.
     """
@@ -344,6 +354,8 @@ def write_results(
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
     plot_wer_by_depth(main, method, root / "wer_by_depth.png")
     plot_dev_loss(main, root / "dev_loss.png")
-    text = results_markdown(runs, root.name, method, learning_cer, primary)
+    flows = collect_grad_flow(main)
+    plot_grad_flow(flows, root / "grad_flow.png")
+    text = results_markdown(runs, root.name, method, learning_cer, primary, flows)
     atomic_write_text(root / "RESULTS.md", text)
     return text
