@@ -45,6 +45,7 @@ from reslstm.train.distributed import (
     init_distributed,
     shutdown,
 )
+from reslstm.train.monitor import add_grad_norm_layout, peak_memory_mb
 from reslstm.train.schedule import LRSchedule
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ class Trainer:
                 self.run_dir / "config.yaml", OmegaConf.to_yaml(self.cfg, resolve=True)
             )
             self.writer = SummaryWriter(self.run_dir / "tensorboard", purge_step=self.state.step)
+            add_grad_norm_layout(self.writer)
             log.info(
                 "training %s (%d layers, %s parameters) on %d utterances (%.2f h), device %s x%d",
                 self.model_cfg["name"],
@@ -485,4 +487,5 @@ class Trainer:
             "bad_batches": st.bad_batches,
             "device": str(self.device),
             "world_size": self.dist.world_size,
+            **peak_memory_mb(self.device),  # of this process (rank 0) since it started
         }
