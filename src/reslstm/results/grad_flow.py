@@ -26,6 +26,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from reslstm.results.claims import PAPER_MODELS
 from reslstm.results.plots import _save
 from reslstm.results.runs import RunResult
 
@@ -55,6 +56,13 @@ class GradFlow:
     num_layers: int
     early: Window | None
     last_epoch: Window | None
+
+
+def model_colour(model: str, others: list[str] | tuple[str, ...] = ()) -> str:
+    """One colour per model type in the gradient-flow and depth figures: the paper's three
+    first, then ``model``'s place among ``others``."""
+    models = list(PAPER_MODELS) + sorted(set(others) - set(PAPER_MODELS))
+    return f"C{models.index(model)}" if model in models else "C9"
 
 
 def read_grad_norms(tensorboard_dir: Path) -> Norms:
@@ -156,14 +164,16 @@ def plot_grad_flow(flows: list[GradFlow], path: Path, early_steps: int = EARLY_S
     panels = fig.subplots(1, 2, sharey=True)
     lines = deepest_per_model(flows)
     titles = (f"First {early_steps} training steps", "Last epoch")
+    models = [f.run.model for f in lines]
     for ax, title, attr in zip(panels, titles, ("early", "last_epoch"), strict=True):
-        for i, f in enumerate(lines):
+        for f in lines:
             window: Window | None = getattr(f, attr)
             if window is None:
                 continue
             xs = range(1, f.num_layers + 1)
             label = f"{f.run.model} L{f.num_layers} ({window.steps} steps)"
-            ax.plot(xs, window.relative, marker="o", color=f"C{i}", label=label)
+            colour = model_colour(f.run.model, models)
+            ax.plot(xs, window.relative, marker="o", color=colour, label=label)
         ax.set(xlabel="LSTM layer (1 = bottom)", title=title)
         if ax.has_data():
             ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")

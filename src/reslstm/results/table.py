@@ -106,10 +106,10 @@ def is_untrained(run: RunResult | None, learning_cer: float) -> bool:
 
 
 def _row_keys(runs: dict[Key, RunResult]) -> list[Key]:
-    """The paper's grid (every model type at every depth, untagged) plus every run found."""
+    """The paper's grid (every model type at 3, 5, 10 layers, untagged) plus every run found
+    (other depths, e.g. of recipes/depth_sweep.sh, only where a run has them)."""
     models = list(PAPER_MODELS) + sorted({m for m, _, _ in runs} - set(PAPER_MODELS))
-    depths = sorted(set(PAPER_DEPTHS) | {n for _, _, n in runs})
-    keys = {(m, "", n) for m in models for n in depths} | set(runs)
+    keys = {(m, "", n) for m in models for n in PAPER_DEPTHS} | set(runs)
     return sorted(keys, key=lambda k: (models.index(k[0]), k[1], k[2]))
 
 
