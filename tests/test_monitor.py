@@ -25,3 +25,7 @@ def test_trainer_layout_and_peak_memory(tmp_path: Path) -> None:
 
     peak = peak_memory_mb(torch.device("cpu"))
     assert set(peak) == {"peak_rss_mb"} and 10 < peak["peak_rss_mb"] < 1_000_000
+    # a resumed run keeps the peaks of the processes that trained it before
+    before = {"peak_rss_mb": 1e9, "peak_cuda_mb": 7.0}
+    assert peak_memory_mb(torch.device("cpu"), before) == before
+    assert peak_memory_mb(torch.device("cpu"), {"peak_rss_mb": 1.0}) == peak

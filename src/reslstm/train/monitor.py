@@ -24,11 +24,16 @@ def add_grad_norm_layout(writer: SummaryWriter) -> None:
     writer.add_custom_scalars(GRAD_NORM_LAYOUT)
 
 
-def peak_memory_mb(device: torch.device) -> dict[str, float]:
+def peak_memory_mb(
+    device: torch.device, before: dict[str, float] | None = None
+) -> dict[str, float]:
     """This process's peak resident memory (``peak_rss_mb``) and, on CUDA, the peak of memory
-    allocated by tensors on ``device`` (``peak_cuda_mb``), in MiB."""
+    allocated by tensors on ``device`` (``peak_cuda_mb``), in MiB; each at least its value in
+    ``before`` (the peaks of the processes a resumed run was trained by before)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     peak = {"peak_rss_mb": round(rss / (2**20 if sys.platform == "darwin" else 2**10), 1)}
     if device.type == "cuda":
         peak["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    for key, value in (before or {}).items():
+        peak[key] = max(value, peak.get(key, value))
     return peak

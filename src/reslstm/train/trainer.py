@@ -62,6 +62,7 @@ class TrainState:
     bad_batches: int = 0
     batches_per_epoch: int = 0  # measured in the first full epoch (for the ETA)
     history: list[dict[str, Any]] = field(default_factory=list)
+    peak_memory: dict[str, float] = field(default_factory=dict)  # MiB, over resumed processes
 
 
 class Trainer:
@@ -403,6 +404,7 @@ class Trainer:
         }
 
     def _save(self, epoch_end: bool, best: bool = False) -> None:
+        self.state.peak_memory = peak_memory_mb(self.device, self.state.peak_memory)
         rng_by_rank = gather_objects(rng_state(), self.dist)
         if self.dist.is_main:
             ckpt = self._checkpoint(rng_by_rank)
@@ -487,5 +489,5 @@ class Trainer:
             "bad_batches": st.bad_batches,
             "device": str(self.device),
             "world_size": self.dist.world_size,
-            **peak_memory_mb(self.device),  # of this process (rank 0) since it started
+            **peak_memory_mb(self.device, st.peak_memory),  # rank 0's, since training began
         }
