@@ -168,7 +168,9 @@ class Trainer:
             atomic_write_text(
                 self.run_dir / "config.yaml", OmegaConf.to_yaml(self.cfg, resolve=True)
             )
-            self.writer = SummaryWriter(self.run_dir / "tensorboard", purge_step=self.state.step)
+            # drop what was logged after the checkpoint resumed from (steps > state.step)
+            purge = self.state.step + 1
+            self.writer = SummaryWriter(self.run_dir / "tensorboard", purge_step=purge)
             add_grad_norm_layout(self.writer)
             log.info(
                 "training %s (%d layers, %s parameters) on %d utterances (%.2f h), device %s x%d",
