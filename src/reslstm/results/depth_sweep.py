@@ -118,7 +118,7 @@ def depth_sweep_markdown(
             "WER and CER in % on dev (all segments, jiwer). Train frames/s: input frames "
             "trained on per second of training (all epochs). Peak RSS: the training process's "
             "peak resident memory; peak GPU: the most memory its tensors held on the GPU "
-            f'(CUDA runs only); both of the last (resumed) training process. "{MISSING}": not '
+            f'(CUDA runs only), over every process that trained the run. "{MISSING}": not '
             "recorded (runs trained before these were logged, or still running). Gradient "
             "norm: layer 1's over the top LSTM layer's, geometric mean over the window "
             "(see RESULTS.md and grad_flow.png for every layer).",
