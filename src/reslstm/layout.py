@@ -267,6 +267,18 @@ class ResultsDir:
     def loss_plot(self) -> Path:
         return self.path / "dev_loss.png"
 
+    @property
+    def grad_flow_plot(self) -> Path:
+        return self.path / "grad_flow.png"
+
+    @property
+    def depth_sweep_table(self) -> Path:
+        return self.path / "DEPTH_SWEEP.md"
+
+    @property
+    def depth_curve_plot(self) -> Path:
+        return self.path / "depth_curve.png"
+
 
 @dataclass(frozen=True)
 class Layout:

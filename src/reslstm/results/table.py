@@ -21,6 +21,12 @@ from reslstm.results.claims import (
     check_claims,
     rel,
 )
+from reslstm.results.grad_flow import (
+    GradFlow,
+    collect_grad_flow,
+    grad_flow_markdown,
+    plot_grad_flow,
+)
 from reslstm.results.plots import plot_dev_loss, plot_wer_by_depth
 from reslstm.results.runs import RunResult, collect_runs
 
@@ -102,10 +108,10 @@ def is_untrained(run: RunResult | None, learning_cer: float) -> bool:
 
 
 def _row_keys(runs: dict[Key, RunResult]) -> list[Key]:
-    """The paper's grid (every model type at every depth, untagged) plus every run found."""
+    """The paper's grid (every model type at 3, 5, 10 layers, untagged) plus every run found
+    (other depths, e.g. of recipes/depth_sweep.sh, only where a run has them)."""
     models = list(PAPER_MODELS) + sorted({m for m, _, _ in runs} - set(PAPER_MODELS))
-    depths = sorted(set(PAPER_DEPTHS) | {n for _, _, n in runs})
-    keys = {(m, "", n) for m in models for n in depths} | set(runs)
+    keys = {(m, "", n) for m in models for n in PAPER_DEPTHS} | set(runs)
     return sorted(keys, key=lambda k: (models.index(k[0]), k[1], k[2]))
 
 
@@ -297,10 +303,12 @@ def results_markdown(
     method: str = "beam_lm",
     learning_cer: float = 90.0,
     primary: str = "jiwer",
+    grad_flow: list[GradFlow] | None = None,
 ) -> str:
     """The ``RESULTS.md`` text for ``runs``; ``method`` is the main decoding method,
-    ``learning_cer`` the greedy dev CER at or above which a run counts as untrained and
-    ``primary`` the scoring method of the headline WER column (``score.primary``)."""
+    ``learning_cer`` the greedy dev CER at or above which a run counts as untrained,
+    ``primary`` the scoring method of the headline WER column (``score.primary``) and
+    ``grad_flow`` the runs' gradient flow (results/grad_flow.py), if read."""
     if primary not in PRIMARY:
         raise ReslstmError(f"score.primary={primary!r}: use one of {sorted(PRIMARY)}")
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
@@ -323,6 +331,7 @@ def results_markdown(
         f"![WER by depth]({PLOTS.wer_plot.name}) ![Dev loss]({PLOTS.loss_plot.name})",
         "",
         *_seed_section(runs, method, learning_cer),
+        *grad_flow_markdown(grad_flow or []),
         *_claims_table(by_key, method, learning_cer),
         "",
         PAPER_SOURCE,
@@ -336,7 +345,8 @@ def write_results(
     learning_cer: float = 90.0,
     primary: str = "jiwer",
 ) -> str:
-    """Write ``RESULTS.md``, ``wer_by_depth.png`` and ``dev_loss.png`` into ``corpus_exp_dir``.
+    """Write ``RESULTS.md``, ``wer_by_depth.png``, ``dev_loss.png`` and ``grad_flow.png`` into
+    ``corpus_exp_dir``.
 
     Returns the markdown.
     """
@@ -345,6 +355,8 @@ def write_results(
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
     plot_wer_by_depth(main, method, out.wer_plot)
     plot_dev_loss(main, out.loss_plot)
-    text = results_markdown(runs, out.path.name, method, learning_cer, primary)
+    flows = collect_grad_flow(main)
+    plot_grad_flow(flows, out.grad_flow_plot)
+    text = results_markdown(runs, out.path.name, method, learning_cer, primary, flows)
     atomic_write_text(out.table, text)
     return text

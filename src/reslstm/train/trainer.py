@@ -33,6 +33,7 @@ from reslstm.train.distributed import (
     init_distributed,
     shutdown,
 )
+from reslstm.train.monitor import add_grad_norm_layout, peak_memory_mb
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class TrainState:
     bad_batches: int = 0
     batches_per_epoch: int = 0  # measured in the first full epoch (for the ETA)
     history: list[dict[str, Any]] = field(default_factory=list)
+    peak_memory: dict[str, float] = field(default_factory=dict)  # MiB, over resumed processes
 
 
 class Trainer:
@@ -89,7 +91,10 @@ class Trainer:
         if self.dist.is_main:
             self.run_dir.path.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.run_dir.config, OmegaConf.to_yaml(self.cfg, resolve=True))
-            self.writer = SummaryWriter(self.run_dir.tensorboard, purge_step=self.state.step)
+            # drop what was logged after the checkpoint resumed from (steps > state.step)
+            purge = self.state.step + 1
+            self.writer = SummaryWriter(self.run_dir.tensorboard, purge_step=purge)
+            add_grad_norm_layout(self.writer)
             log.info(
                 "training %s (%d layers, %s parameters) on %d utterances (%.2f h), device %s x%d",
                 self.parts.model_cfg["name"],
@@ -315,6 +320,7 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------
     def _save(self, epoch_end: bool, best: bool = False) -> None:
+        self.state.peak_memory = peak_memory_mb(self.device, self.state.peak_memory)
         rng_by_rank = gather_objects(rng_state(), self.dist)
         if self.dist.is_main:
             ckpt = training_checkpoint(
@@ -392,4 +398,5 @@ class Trainer:
             "bad_batches": st.bad_batches,
             "device": str(self.device),
             "world_size": self.dist.world_size,
+            **peak_memory_mb(self.device, st.peak_memory),  # rank 0's, since training began
         }
