@@ -38,7 +38,7 @@ def test_glorot_bounds_each_gate_matrix_and_sets_gate_biases() -> None:
     cell = HighwayCell(input_size=48, cell_size=32, proj_size=16, peepholes=True)
     bound_x = math.sqrt(6 / (48 + 32))  # each W_x* is 32 x 48
     for gate in cell.gate_rows():
-        w = cell.weight_ih[gate]
+        w = cell.weight_ih[gate].detach()
         assert float(w.abs().max()) <= bound_x
         assert float(w.std()) == pytest.approx(bound_x / math.sqrt(3), rel=0.15)
     assert torch.equal(cell.bias[32:64], torch.ones(32))  # b_f = 1
