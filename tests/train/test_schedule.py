@@ -114,7 +114,7 @@ def test_cosine_decays_from_the_base_rate_to_min_lr_after_warmup() -> None:
 
 
 def test_the_trainer_builds_its_schedule_from_conf_train() -> None:
-    t = compose_config(["train.newbob_patience=2"]).train
+    t = compose_config(["train.newbob_patience=3"]).train
     s = make_schedule(t, total_steps=500)
     assert (s.kind, s.base_lr, s.warmup_steps, s.min_lr) == (
         "newbob",
@@ -122,7 +122,7 @@ def test_the_trainer_builds_its_schedule_from_conf_train() -> None:
         t.warmup_steps,
         t.min_lr,
     )
-    assert (s.factor, s.threshold, s.patience) == (t.newbob_factor, t.newbob_threshold, 2)
+    assert (s.factor, s.threshold, s.patience) == (t.newbob_factor, t.newbob_threshold, 3)
     assert (s.max_halvings, s.plateau_patience, s.total_steps) == (
         t.max_halvings,
         t.plateau_patience,
