@@ -51,7 +51,9 @@ def layer_stats(trainer: Trainer, batch: dict[str, Any]) -> tuple[list[tuple[flo
         h, cells = layer(h, lower if model.encoder.cell == "highway" else None, pad)
         lower = cells
         c = cells[0][real]
-        stats.append((float(h[real].std()), float(c.std()), float((c.abs() > SATURATED).mean())))
+        stats.append(
+            (float(h[real].std()), float(c.std()), float((c.abs() > SATURATED).float().mean()))
+        )
     log_probs, _ = model(batch["feats"], batch["feat_lens"])
     blank = float(log_probs[..., trainer.tokenizer.blank_id].exp().mean())
     model.train()
@@ -74,7 +76,7 @@ def main() -> None:
         if step % args.every == 0:
             stats, blank = layer_stats(trainer, dev)
             cols = list(zip(*stats, strict=True))
-            print(f"step {step}: mean blank posterior {blank:.2f}")
+            print(f"after {step} updates: mean blank posterior {blank:.2f}")
             for name, values, fmt in zip(
                 ("h std", "c std", "saturated"), cols, ("{:.2f}", "{:.1f}", "{:.2f}"), strict=True
             ):
@@ -84,9 +86,9 @@ def main() -> None:
         loss, _, norms = trainer._step(next(train))
         if norms.get("layer1") is not None:
             layers = [norms[f"layer{i + 1}"] for i in range(len(stats))]
-            print(
-                f"  {'grad norm':10s}" + " ".join(f"{v:.1e}" for v in layers), f"(loss {loss:.2f})"
-            )
+            grads = " ".join(f"{v:.1e}" for v in layers)
+            print(f"update {trainer.state.step}: loss {loss:.2f}, gradient norm by layer")
+            print(f"  {'':10s}{grads}")
 
 
 if __name__ == "__main__":
