@@ -27,7 +27,8 @@ set -euo pipefail
 cd "${SLURM_SUBMIT_DIR:?submit with sbatch from the repository root}"
 [[ -x run.sh ]] || { echo "error: submit from the repository root (no ./run.sh in $PWD)" >&2; exit 2; }
 
-head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+mapfile -t hosts < <(scontrol show hostnames "$SLURM_JOB_NODELIST")  # (no `| head`: SIGPIPE)
+head_node=${hosts[0]:?no host names in SLURM_JOB_NODELIST=$SLURM_JOB_NODELIST}
 endpoint="$head_node:${RESLSTM_RDZV_PORT:-29400}"
 nproc=${RESLSTM_NPROC:-${SLURM_GPUS_ON_NODE:-1}}
 echo "reslstm: $SLURM_NNODES nodes x $nproc ranks, rendezvous $endpoint (id $SLURM_JOB_ID)"
