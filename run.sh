@@ -13,6 +13,10 @@ models="plain_lstm highway_lstm residual_lstm"
 layers="3 5 10"
 jobs=2
 nproc=1
+nnodes=1
+node_rank=0
+rdzv_endpoint=""
+rdzv_id=reslstm
 
 stage_names=(
   "data: generate the mini corpus (or check/download AMI), lhotse manifests and cut sets"
@@ -40,6 +44,15 @@ Options:
   --layers "3 5 10"  depths for stages 3-5 (default "$layers")
   --jobs N           runs trained/decoded in parallel, 1 thread each (default $jobs)
   --nproc-per-node N train with torchrun/DDP on N processes (GPUs, or CPU with gloo)
+  --nnodes N         train on N machines (torchrun, c10d rendezvous; stage 3 only, --jobs 1):
+                     start the same command on every node (recipes/slurm_train.sh)
+  --node-rank R      this node's rank, 0..N-1 (default 0; torchrun's c10d rendezvous orders
+                     the nodes itself, global rank 0 writes checkpoints and logs)
+  --rdzv-endpoint HOST:PORT
+                     the rendezvous: a port on one of the nodes, reachable from all
+                     (needed with --nnodes > 1; with --nnodes 1, c10d instead of --standalone)
+  --rdzv-id ID       the rendezvous id, the same on every node (default $rdzv_id; a grid of
+                     runs appends -1, -2, ... per run)
   -h, --help         this help
 
 Everything else is a Hydra override (conf/), e.g. data=ami_sdm train.lr=1e-3 model/size=paper.
@@ -52,7 +65,9 @@ die() { echo "error: $*" >&2; exit 2; }
 is_int() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 overrides=()
+given=" "  # the options given on the command line (their defaults change with --nnodes)
 while (($#)); do
+  [[ $1 == --* ]] && given+="${1//_/-} "
   case $1 in
     -h|--help) usage; exit 0 ;;
     --stage) is_int "${2:-}" || die "--stage needs a number"; stage=$2; shift 2 ;;
@@ -61,6 +76,14 @@ while (($#)); do
     --layers) layers=${2:?--layers needs a value}; shift 2 ;;
     --jobs) is_int "${2:-}" || die "--jobs needs a number"; jobs=$2; shift 2 ;;
     --nproc-per-node|--nproc_per_node) is_int "${2:-}" || die "--nproc-per-node needs a number"; nproc=$2; shift 2 ;;
+    --nnodes) is_int "${2:-}" || die "--nnodes needs a number"; nnodes=$2; shift 2 ;;
+    --node-rank|--node_rank) is_int "${2:-}" || die "--node-rank needs a number"; node_rank=$2; shift 2 ;;
+    --rdzv-endpoint|--rdzv_endpoint)
+      [[ ${2:-} =~ ^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9._-]+):[0-9]+$ ]] || die "--rdzv-endpoint needs HOST:PORT, got '${2:-}'"
+      rdzv_endpoint=$2; shift 2 ;;
+    --rdzv-id|--rdzv_id)
+      [[ ${2:-} =~ ^[A-Za-z0-9._-]+$ ]] || die "--rdzv-id needs a name of letters, digits, '.', '_' or '-'"
+      rdzv_id=$2; shift 2 ;;
     --*) die "unknown option $1 (see ./run.sh --help)" ;;
     *) overrides+=("$1"); shift ;;
   esac
@@ -69,6 +92,24 @@ last=$((${#stage_names[@]} - 1))
 ((stage <= last)) || die "unknown stage $stage: stages are 0-$last (see ./run.sh --help)"
 ((stop_stage <= last)) || die "unknown stop stage $stop_stage: stages are 0-$last (see ./run.sh --help)"
 ((stage <= stop_stage)) || die "--stage $stage is after --stop-stage $stop_stage"
+((nproc >= 1)) || die "--nproc-per-node must be at least 1"
+((nnodes >= 1)) || die "--nnodes must be at least 1"
+((node_rank < nnodes)) || die "--node-rank $node_rank must be below --nnodes $nnodes"
+if ((nnodes > 1)); then
+  # Every node runs this same command; only stage 3 is a joint job (stages 0-2 and 4-6 would run
+  # once per node, into the same shared directories): run them before and after on one node.
+  [[ -n $rdzv_endpoint ]] || die "--nnodes $nnodes needs --rdzv-endpoint HOST:PORT (a port on one of the nodes)"
+  if { [[ $given == *" --stage "* ]] && ((stage != 3)); } ||
+    { [[ $given == *" --stop-stage "* ]] && ((stop_stage != 3)); }; then
+    die "--nnodes $nnodes runs stage 3 only: run stages 0-2 before it and 4-6 after it on one node"
+  fi
+  stage=3 stop_stage=3
+  if [[ $given == *" --jobs "* ]] && ((jobs > 1)); then
+    die "--nnodes $nnodes trains one run at a time: --jobs $jobs would need a rendezvous per run"
+  fi
+  jobs=1
+fi
+[[ -n $rdzv_endpoint || $given != *" --rdzv-id "* ]] || die "--rdzv-id needs --rdzv-endpoint"
 
 scripts/setup_env.sh
 venv=${RESLSTM_VENV:-$PWD/.venv}
@@ -107,8 +148,18 @@ run_stage() {  # run_stage MODULE [extra overrides...]
   "${python[@]}" -m "reslstm.cli.$module" "$@" "${overrides[@]}"
 }
 
+rdzv_run=0
 train_cmd() {
-  if ((nproc > 1)); then
+  if [[ -n $rdzv_endpoint ]]; then
+    # torchrun's own rendezvous (c10d) across nodes; each run of a grid gets its own id so that
+    # a node that finishes a run early cannot join the previous run's rendezvous
+    local id=$rdzv_id
+    rdzv_run=$((rdzv_run + 1))
+    if ((${#runs[@]} > 1)); then id+="-$rdzv_run"; fi
+    "$venv/bin/torchrun" --nnodes="$nnodes" --node-rank="$node_rank" --nproc-per-node="$nproc" \
+      --rdzv-backend=c10d --rdzv-endpoint="$rdzv_endpoint" --rdzv-id="$id" \
+      -m reslstm.cli.train "$@" "${overrides[@]}"
+  elif ((nproc > 1)); then
     "$venv/bin/torchrun" --standalone --nproc-per-node="$nproc" -m reslstm.cli.train "$@" "${overrides[@]}"
   else
     run_stage train "$@"

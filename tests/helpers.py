@@ -4,6 +4,7 @@ real lhotse cuts with features made on the fly."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -47,6 +48,26 @@ def run_sh(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", str(ROOT / "run.sh"), *args], capture_output=True, text=True, timeout=timeout
     )
+
+
+def start_run_sh(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``./run.sh args…`` in the background, one torch thread, stderr merged into stdout; in a
+    process group of its own (``os.killpg(proc.pid, …)`` stops it with everything it started)."""
+    return subprocess.Popen(
+        ["bash", str(ROOT / "run.sh"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
+        start_new_session=True,
+    )
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now (for a rendezvous)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def feature_cuts(

@@ -7,6 +7,7 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -50,6 +51,30 @@ class TrainState:
     batches_per_epoch: int = 0  # measured in the first full epoch (for the ETA)
     history: list[dict[str, Any]] = field(default_factory=list)
     peak_memory: dict[str, float] = field(default_factory=dict)  # MiB, over resumed processes
+
+
+def resume_mismatch(points: list[tuple], run_dir: Path) -> str | None:
+    """The error when the ranks would not continue from one point (None if they all do).
+
+    ``points[r]`` is rank ``r``'s ``(epoch, batch, step, fresh)`` after looking for a checkpoint,
+    or ``("error", message)``. A node that sees no checkpoint, or another one, would train other
+    batches than the rest: on several nodes the run directory must be on a shared filesystem.
+    """
+    for rank, point in enumerate(points):
+        if point[0] == "error":
+            return f"rank {rank}: {point[1]}" if len(points) > 1 else point[1]
+    if len(set(points)) <= 1:
+        return None
+
+    def where(point: tuple) -> str:
+        epoch, batch, step, fresh = point
+        return "no checkpoint" if fresh else f"step {step} (epoch {epoch}, batch {batch})"
+
+    ranks = "; ".join(f"rank {r}: {where(p)}" for r, p in enumerate(points))
+    return (
+        f"the ranks would resume from different points ({ranks}): every node must see the "
+        f"same run directory {run_dir}, so put paths.exp_dir on a filesystem shared by all nodes"
+    )
 
 
 class Trainer:
@@ -347,20 +372,28 @@ class Trainer:
     def _maybe_resume(self) -> None:
         if self.dist.is_main:
             remove_stale_tmp(self.run_dir.checkpoints.path / "*")  # a write interrupted by a kill
-        path = resume_path(self.run_dir.checkpoints, str(self.tcfg.resume))
-        if path is None:
-            return
-        state = restore_training(
-            path,
-            model=self.model,
-            optimizer=self.optimizer,
-            schedule=self.schedule,
-            model_cfg=self.parts.model_cfg,
-            world_size=self.dist.world_size,
-            rank=self.dist.rank,
-        )
-        self.state = TrainState(**state)
-        if self.dist.is_main:
+        path, error = None, None
+        try:
+            path = resume_path(self.run_dir.checkpoints, str(self.tcfg.resume))
+            if path is not None:
+                state = restore_training(
+                    path,
+                    model=self.model,
+                    optimizer=self.optimizer,
+                    schedule=self.schedule,
+                    model_cfg=self.parts.model_cfg,
+                    world_size=self.dist.world_size,
+                    rank=self.dist.rank,
+                )
+                self.state = TrainState(**state)
+        except ReslstmError as e:  # raised on every rank below, so that none waits for it
+            error = str(e)
+        st = self.state
+        point = ("error", error) if error else (st.epoch, st.batch_in_epoch, st.step, path is None)
+        mismatch = resume_mismatch(gather_objects(point, self.dist), self.run_dir.path)
+        if mismatch:
+            raise ReslstmError(mismatch)
+        if path is not None and self.dist.is_main:
             log.info(
                 "resumed from %s: epoch %d, batch %d, step %d",
                 path,
