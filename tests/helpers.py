@@ -17,6 +17,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
 
+def tiny_training(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
+    """Overrides for a seconds-long training on the tiny corpus (2 layers of 32 / 16 cells)."""
+    return [
+        "data=mini_tiny",
+        f"paths.data_dir={data_dir}",
+        f"paths.exp_dir={exp_dir}",
+        "train.max_duration=10",
+        "train.warmup_steps=1",
+        "train.log_every_steps=1",
+        "model.cell_dim=32",
+        "model.proj_dim=16",
+        "model.num_layers=2",
+        *extra,
+    ]
+
+
 def start_stage(module: str, *overrides: str, nproc: int = 1) -> subprocess.Popen:
     """``python -m reslstm.cli.<module> progress_bar=false overrides…`` from the repo root, one
     torch thread, output captured; under ``torchrun`` with ``nproc`` processes when > 1."""

@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from reslstm.checkpoint import load_checkpoint
 from reslstm.train.trainer import resume_mismatch
-from tests.helpers import free_port, start_run_sh, start_stage
+from tests.helpers import free_port, start_run_sh, start_stage, tiny_training
 
 RUN = Path("mini_tiny_sdm") / "residual_lstm_L2"
 # What only global rank 0 writes into the run directory (every rank creates the directory).
@@ -24,21 +24,14 @@ HISTORY_KEYS = ("epoch", "step", "lr", "bad_batches", "halvings", "dev_loss", "d
 
 
 def train_args(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
-    return [
-        "data=mini_tiny",
-        f"paths.data_dir={data_dir}",
-        f"paths.exp_dir={exp_dir}",
+    return tiny_training(
+        data_dir,
+        exp_dir,
         "model=residual_lstm",
-        "model.num_layers=2",
-        "model.cell_dim=32",
-        "model.proj_dim=16",
         "model.dropout=0.2",  # per-rank dropout streams: the RNG handling must match too
-        "train.max_duration=10",
-        "train.warmup_steps=1",
-        "train.log_every_steps=1",
         "train.checkpoint_every_steps=2",
         *extra,
-    ]
+    )
 
 
 def two_nodes(data_dir: Path, exp_dirs: tuple[Path, Path], *extra: str) -> list[tuple[int, str]]:

@@ -14,24 +14,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from reslstm.checkpoint import load_checkpoint
 from reslstm.train.trainer import Trainer
-from tests.helpers import start_stage
+from tests.helpers import start_stage, tiny_training
 
 pytestmark = pytest.mark.slow
-
-TINY_MODEL = ["model.cell_dim=32", "model.proj_dim=16", "model.num_layers=2"]
-
-
-def overrides(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
-    return [
-        "data=mini_tiny",
-        f"paths.data_dir={data_dir}",
-        f"paths.exp_dir={exp_dir}",
-        "train.max_duration=10",
-        "train.warmup_steps=1",
-        "train.log_every_steps=1",
-        *TINY_MODEL,
-        *extra,
-    ]
 
 
 def finish(proc: subprocess.Popen, timeout: int = 300) -> str:
@@ -54,7 +39,7 @@ def test_loss_goes_down_and_tensorboard_has_per_layer_grad_norms(
     tiny_prepared: Path, tmp_path: Path, tiny_config
 ) -> None:
     cfg = tiny_config(
-        *overrides(tiny_prepared, tmp_path)[1:], "train.max_epochs=6", "train.lr=3e-3"
+        *tiny_training(tiny_prepared, tmp_path)[1:], "train.max_epochs=6", "train.lr=3e-3"
     )
     summary = Trainer(cfg).run()
     run_dir = Path(cfg.paths.run_dir)
@@ -82,11 +67,11 @@ def test_kill_mid_epoch_then_resume_matches_uninterrupted_run(
     tiny_prepared: Path, tmp_path: Path
 ) -> None:
     common = ["train.max_epochs=3", "train.checkpoint_every_steps=1", "model.dropout=0.2"]
-    finish(train(overrides(tiny_prepared, tmp_path / "ref", *common)))
+    finish(train(tiny_training(tiny_prepared, tmp_path / "ref", *common)))
     ref_dir = next((tmp_path / "ref").glob("mini_tiny_sdm/*_L2"))
     ref = load_checkpoint(ref_dir / "checkpoints" / "last.pt")
 
-    args = overrides(tiny_prepared, tmp_path / "killed", *common)
+    args = tiny_training(tiny_prepared, tmp_path / "killed", *common)
     proc = train(args)
     last = tmp_path / "killed" / "mini_tiny_sdm" / ref_dir.name / "checkpoints" / "last.pt"
     deadline = time.monotonic() + 120
@@ -110,7 +95,7 @@ def test_kill_mid_epoch_then_resume_matches_uninterrupted_run(
 
 
 def test_ddp_two_processes_on_cpu(tiny_prepared: Path, tmp_path: Path) -> None:
-    out = finish(train(overrides(tiny_prepared, tmp_path, "train.max_epochs=1"), nproc=2))
+    out = finish(train(tiny_training(tiny_prepared, tmp_path, "train.max_epochs=1"), nproc=2))
     run_dir = next(tmp_path.glob("mini_tiny_sdm/*_L2"))
     summary = json.loads((run_dir / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] > 0
@@ -154,7 +139,7 @@ def test_on_the_fly_features_match_stored_ones_and_train(
     assert a["ids"] == b["ids"] and torch.equal(a["feat_lens"], b["feat_lens"])
     assert (a["feats"] - b["feats"]).abs().max() < 0.05  # lilcom's quantisation of the stored
     otf = tiny_config(
-        *overrides(tiny_prepared, tmp_path)[1:],
+        *tiny_training(tiny_prepared, tmp_path)[1:],
         "train.max_epochs=1",
         "train.on_the_fly_features=true",
     )
