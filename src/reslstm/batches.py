@@ -38,7 +38,7 @@ from torch.utils.data import Dataset, Sampler
 
 from reslstm.ctc import ctc_min_frames
 from reslstm.errors import ReslstmError
-from reslstm.tokens import CharTokenizer
+from reslstm.tokens import Tokenizer
 
 log = logging.getLogger(__name__)
 # Our cut sets are small and held in memory on purpose (filtering needs a pass over them).
@@ -60,7 +60,7 @@ def num_frames(cut: Cut, frame_shift: float) -> int:
 
 def filter_trainable(
     cuts: CutSet,
-    tokenizer: CharTokenizer,
+    tokenizer: Tokenizer,
     output_frames: Callable[[int], int],
     manifest: Path,
     frame_shift: float = 0.01,
@@ -98,7 +98,7 @@ class CTCBatches(Dataset):
 
     def __init__(
         self,
-        tokenizer: CharTokenizer,
+        tokenizer: Tokenizer,
         spec_augment: bool = False,
         extractor: FeatureExtractor | None = None,
     ) -> None:

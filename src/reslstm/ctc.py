@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from reslstm.tokens import CharTokenizer
+from reslstm.tokens import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -80,30 +80,39 @@ def best_path(
 
 
 def group_words(
-    tokens: Sequence[int], frames: Sequence[int], tokenizer: CharTokenizer
+    tokens: Sequence[int], frames: Sequence[int], tokenizer: Tokenizer
 ) -> list[TimedWord]:
-    """Split emitted tokens (and their frames) into words at the word separator: the one
-    detokenisation of a CTC token sequence."""
+    """Split emitted tokens (and their frames) into words at the word separator and before a
+    token that starts a word (BPE's ``▁``): the one detokenisation of a CTC token sequence."""
     words: list[TimedWord] = []
-    chars: list[str] = []
+    parts: list[str] = []
     first = last = 0
+    start = tokenizer.word_start
+
+    def close() -> None:
+        if word := "".join(parts):
+            words.append(TimedWord(word, first, last + 1))
+        parts.clear()
+
     for token, frame in zip(tokens, frames, strict=True):
         if token == tokenizer.sep_id:
-            if chars:
-                words.append(TimedWord("".join(chars), first, last + 1))
-                chars = []
+            close()
             continue
-        if not chars:
+        text = tokenizer.tokens[token]
+        if start and text.startswith(start):
+            close()
+            text = text[len(start) :]  # may leave "": the word still begins at this frame
             first = frame
-        chars.append(tokenizer.tokens[token])
+        elif not parts:
+            first = frame
+        parts.append(text)
         last = frame
-    if chars:
-        words.append(TimedWord("".join(chars), first, last + 1))
+    close()
     return words
 
 
 def greedy_decode(
-    log_probs: torch.Tensor, lengths: torch.Tensor, tokenizer: CharTokenizer
+    log_probs: torch.Tensor, lengths: torch.Tensor, tokenizer: Tokenizer
 ) -> list[list[TimedWord]]:
     """Greedy CTC search: per utterance, its words timed by the frames of their tokens."""
     found = best_path(log_probs, lengths, tokenizer.blank_id)

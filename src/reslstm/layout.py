@@ -23,7 +23,8 @@ SPLITS = ("train", "dev", "test")
 EVAL_SPLITS = SPLITS[1:]  # scored, never trained on
 STAGES = ("data", "features", "tokens", "train", "decode", "score", "table")  # run.sh's 0-6
 
-# conf/config.yaml's paths.run_dir: <exp_dir>/<corpus>/<model>_L<layers><tag>
+# conf/config.yaml's paths.run_dir: <exp_dir>/<corpus>/<model>_L<layers><tag>, where the tag
+# also holds lang.suffix (``_bpe200`` for BPE tokens, empty for characters)
 RUN_NAME = re.compile(r"^(?P<model>.+?)_L(?P<layers>\d+)(?P<tag>.*)$")
 EPOCH_FILE = re.compile(r"epoch-(\d+)\.pt")
 
@@ -102,13 +103,18 @@ class FbankDir:
 
 @dataclass(frozen=True)
 class LangDir:
-    """Stage 2: tokens, training vocabulary, lexicon, LM training text and ARPA LM."""
+    """Stage 2: the token set (``tokens.txt`` for characters, ``bpe.model`` for BPE pieces),
+    training vocabulary, lexicon, LM training text and ARPA LM."""
 
     path: Path
 
     @property
     def tokens(self) -> Path:
         return self.path / "tokens.txt"
+
+    @property
+    def bpe_model(self) -> Path:
+        return self.path / "bpe.model"
 
     @property
     def words(self) -> Path:

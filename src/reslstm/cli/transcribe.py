@@ -23,9 +23,10 @@ from reslstm.ctc import text_of
 from reslstm.decode.stage import make_decoders
 from reslstm.errors import ReslstmError
 from reslstm.features.fbank import make_extractor
+from reslstm.io import is_done
 from reslstm.layout import LangDir, RunDir
 from reslstm.runtime import resolve_device, set_threads
-from reslstm.tokens import CharTokenizer
+from reslstm.tokens import load_tokenizer
 
 log = logging.getLogger("reslstm.transcribe")
 
@@ -70,10 +71,12 @@ def main(argv: list[str] | None = None) -> None:
         cfg.decode.methods = [args.method]
         device = resolve_device(args.device)
         model = load_trained_model(run.path, args.checkpoint, cfg.decode.avg_last).to(device)
-        tokens = LangDir(Path(cfg.paths.lang_dir)).tokens
-        if not tokens.is_file():
-            raise ReslstmError(f"missing {tokens}: run from the recipe root that trained the model")
-        decode = make_decoders(cfg, CharTokenizer.from_file(tokens))[args.method]
+        lang = LangDir(Path(cfg.paths.lang_dir))
+        if not is_done(lang.path):
+            raise ReslstmError(
+                f"missing {lang.path}: run from the recipe root that trained the model"
+            )
+        decode = make_decoders(cfg, load_tokenizer(cfg.lang.tokens, lang))[args.method]
         extractor = make_extractor(cfg.features)
         for path in args.audio:
             feats = load_features(path, cfg.features, extractor)

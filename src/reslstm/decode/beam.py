@@ -10,11 +10,17 @@ from torchaudio.models.decoder import ctc_decoder
 
 from reslstm.ctc import TimedWord
 from reslstm.decode.timing import spell_out
-from reslstm.tokens import BLANK, WORD_SEP, CharTokenizer
+from reslstm.tokens import Tokenizer
 
 
 class LexiconBeamDecoder:
-    """torchaudio's ``ctc_decoder`` over the character tokens of :class:`CharTokenizer`.
+    """torchaudio's ``ctc_decoder`` over the tokens of a :class:`reslstm.tokens.Tokenizer`.
+
+    The lexicon spells each word in those tokens (characters, or BPE pieces whose first one
+    carries the word start ``▁``). The decoder's silence token, optional between words, is the
+    tokenizer's id 1: the word separator ``|`` for characters; for BPE ``<unk>``, a token the
+    model is never trained to emit (fairseq's flashlight decoder uses its never-emitted
+    end-of-sentence token the same way for word-piece dictionaries).
 
     Hypotheses are sequences of lexicon words; ``lm_file`` is an ARPA (or KenLM binary) word LM,
     ``None`` for lexicon-only search. A hypothesis scores ``acoustic (natural log) + lm_weight *
@@ -24,7 +30,7 @@ class LexiconBeamDecoder:
 
     def __init__(
         self,
-        tokens_file: str | Path,
+        tokenizer: Tokenizer,
         lexicon_file: str | Path,
         lm_file: str | Path | None,
         beam_size: int = 50,
@@ -37,11 +43,8 @@ class LexiconBeamDecoder:
         unk_score: float = -math.inf,
         nbest: int = 1,
     ) -> None:
-        # tokens.txt lines are "<token> <id>"; flashlight would read every field of a line as a
-        # token, so pass the tokens as a list in id order instead of the file.
-        tokenizer = CharTokenizer.from_file(tokens_file)
         tokens = list(tokenizer.tokens)
-        self._sep = tokenizer.sep_id
+        self._tokenizer = tokenizer
         self._decoder = ctc_decoder(
             lexicon=str(lexicon_file),
             tokens=tokens,
@@ -54,8 +57,8 @@ class LexiconBeamDecoder:
             word_score=word_score,
             unk_score=unk_score,
             sil_score=sil_score,
-            blank_token=BLANK,
-            sil_token=WORD_SEP,
+            blank_token=tokens[tokenizer.blank_id],
+            sil_token=tokens[tokenizer.sep_id],
         )
 
     def decode_nbest(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[str]]:
@@ -72,13 +75,13 @@ class LexiconBeamDecoder:
         """The best hypothesis per utterance as words with the frames of their tokens."""
         emissions = log_probs.detach().to("cpu", torch.float32).contiguous()
         hyps = self._decoder(emissions, lengths.detach().to("cpu", torch.int64))
-        # flashlight's timesteps count from 1 (step 0 holds the leading word separator it adds)
+        # flashlight's timesteps count from 1 (step 0 holds the leading silence token it adds)
         return [
             spell_out(
                 utt[0].words,
                 utt[0].tokens.tolist(),
                 [max(0, t - 1) for t in utt[0].timesteps.tolist()],
-                self._sep,
+                self._tokenizer,
             )
             if utt
             else []

@@ -44,7 +44,7 @@ from reslstm.runtime import resolve_device
 from reslstm.scoring import normalize
 from reslstm.scoring.meeting import HypWord, ctm_text, seglst_json, stm_text
 from reslstm.scoring.overlap import Segment
-from reslstm.tokens import CharTokenizer
+from reslstm.tokens import Tokenizer, load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 Decoder = Callable[[torch.Tensor, torch.Tensor], list[list[TimedWord]]]
 
 
-def make_decoders(cfg: DictConfig, tokenizer: CharTokenizer) -> dict[str, Decoder]:
+def make_decoders(cfg: DictConfig, tokenizer: Tokenizer) -> dict[str, Decoder]:
     """The decoding methods named in ``decode.methods``."""
     lang, d = LangDir(Path(cfg.paths.lang_dir)), cfg.decode
     decoders: dict[str, Decoder] = {}
@@ -61,7 +61,7 @@ def make_decoders(cfg: DictConfig, tokenizer: CharTokenizer) -> dict[str, Decode
             decoders[method] = functools.partial(greedy_decode, tokenizer=tokenizer)
         elif method == "beam_lm":
             decoders[method] = LexiconBeamDecoder(
-                require(lang.tokens, 2),
+                tokenizer,
                 require(lang.lexicon, 2),
                 require(lang.lm, 2),
                 beam_size=d.beam_size,
@@ -102,7 +102,7 @@ def decode_run(cfg: DictConfig) -> None:
         return
     device = resolve_device(cfg.device)
     model = load_trained_model(run.path, d.checkpoint, d.avg_last).to(device)
-    tokenizer = CharTokenizer.from_file(require(layout.lang.tokens, 2))
+    tokenizer = load_tokenizer(cfg.lang.tokens, layout.lang)
     decoders = make_decoders(cfg, tokenizer)
     frame_s = to_seconds(1, cfg.features.frame_shift, model.frontend.subsampling)
     for split in todo:
@@ -125,7 +125,7 @@ def decode_run(cfg: DictConfig) -> None:
 def decode_cuts(
     model: CTCModel,
     cuts: CutSet,
-    tokenizer: CharTokenizer,
+    tokenizer: Tokenizer,
     decoders: dict[str, Decoder],
     max_duration: float,
     progress: str | None = None,

@@ -18,7 +18,7 @@ from reslstm.features.fbank import make_extractor
 from reslstm.layout import Layout, require
 from reslstm.models import CTCModel, build_model
 from reslstm.runtime import seed_everything
-from reslstm.tokens import CharTokenizer
+from reslstm.tokens import Tokenizer, load_tokenizer
 from reslstm.train.schedule import LRSchedule
 
 
@@ -27,7 +27,7 @@ class Training:
     """Everything the training loop needs besides the device and the process group."""
 
     layout: Layout
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     model_cfg: dict[str, Any]  # the resolved ``model`` config, stored in every checkpoint
     input_dim: int
     model: CTCModel  # on the device, CMVN set
@@ -42,7 +42,7 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
     """Build the run ``cfg`` describes; the model's initial weights come from ``cfg.seed``
     (identical on every rank of a DDP run)."""
     layout, t = Layout.of(cfg), cfg.train
-    tokenizer = CharTokenizer.from_file(require(layout.lang.tokens, 2))
+    tokenizer = load_tokenizer(cfg.lang.tokens, layout.lang)
     seed_everything(cfg.seed)
     # on-the-fly: audio cuts of stage 0, features computed per batch (CMVN still from stage 1)
     cuts_dir, stage = (layout.manifests, 0) if t.on_the_fly_features else (layout.fbank, 1)
