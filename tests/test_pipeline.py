@@ -76,3 +76,40 @@ def test_transcribe_prints_one_line_per_file(recipe: Path) -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{wav}\t")
+
+
+def test_bpe_tokens_train_decode_and_transcribe(
+    tiny_prepared: Path, tmp_path: Path, tiny_config
+) -> None:
+    """Stages 2-4 in process with lang=bpe on the tiny corpus, then transcribe: it finds the
+    BPE model through the run's config, and a corrupted one is one error line."""
+    from reslstm.decode.stage import decode_run
+    from reslstm.lang.prepare import prepare_lang
+    from reslstm.layout import Layout
+    from reslstm.train.trainer import Trainer
+    from tests.helpers import tiny_training
+
+    overrides = tiny_training(tiny_prepared, tmp_path / "exp", "lang=bpe", "lang.bpe_vocab_size=60")
+    cfg = tiny_config(*overrides[1:], f"paths.lang_dir={tmp_path}/lang", "train.max_epochs=2")
+    layout = Layout.of(cfg)
+    assert layout.run.name == "residual_lstm_L2_bpe60"
+    prepare_lang(cfg.lang, layout.manifests.path, layout.lang.path)
+    Trainer(cfg).run()
+    decode_run(cfg)
+    lexicon = {line.split()[0] for line in layout.lang.lexicon.read_text().splitlines()}
+    for split in ("dev", "test"):
+        hyps = layout.run.decode(split, "beam_lm").hyps.read_text().splitlines()
+        assert set(" ".join(h.split("\t")[1] for h in hyps).split()) <= lexicon
+    wav = next(Path(cfg.data.corpus_dir).rglob("*.Array1-01.wav"))
+    transcribe = [sys.executable, "-m", "reslstm.cli.transcribe", str(layout.run.path), str(wav)]
+    out = subprocess.run(transcribe, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    (line,) = out.stdout.strip().splitlines()
+    assert line.startswith(f"{wav}\t") and set(line.split("\t")[1].split()) <= lexicon
+    layout.lang.bpe_model.write_bytes(b"not a model")
+    out = subprocess.run(transcribe, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 2 and out.stdout == ""
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == [f"error: {layout.lang.bpe_model}: not a sentencepiece model; redo stage 2 "
+                      "(tokens) with force=true"]  # fmt: skip
+    assert "Traceback" not in out.stderr

@@ -4,6 +4,7 @@ partial output; or, where the input is usable, a count in the stage's summary.""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from lhotse.utils import fastcopy
 from reslstm.io import mark_done
 from reslstm.lang.prepare import prepare_lang
 from tests.data.test_errors import CASES
-from tests.helpers import run_sh
+from tests.helpers import run_sh, run_stage
 
 from .helpers import error_lines
 
@@ -51,6 +52,25 @@ def test_unusable_model_config_through_run_sh() -> None:
     assert out.returncode == 2
     (line,) = error_lines(out)
     assert "proj_dim (128) must not exceed cell_dim (64)" in line
+
+
+def test_bpe_vocabulary_larger_than_the_text_allows(
+    tiny_manifests: Path, tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    out = run_stage(
+        "tokens",
+        "data=mini_tiny",
+        f"paths.data_dir={tiny_data_dir}",
+        f"paths.lang_dir={tmp_path}/lang",
+        "lang=bpe",
+        "lang.bpe_vocab_size=100000",
+    )
+    assert out.returncode == 2
+    (line,) = error_lines(out)
+    assert re.fullmatch(r"error: lang\.bpe_vocab_size=100000: the training transcripts allow "
+                        r"at most \d+ pieces", line)  # fmt: skip
+    assert "Traceback" not in out.stdout
+    assert not (tmp_path / "lang").exists()
 
 
 def test_empty_transcript_is_dropped_and_counted(tiny_corpus_dir: Path, tmp_path: Path) -> None:
