@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from omegaconf import OmegaConf
 
 from reslstm.cli.check import check_overrides
 from reslstm.cli.compose import compose_config
-from reslstm.layout import CONFIG_DIR
+from reslstm.layout import CONFIG_DIR, parse_run_name
 
 GROUPS = ["data", "features", "lang", "model", "model/size", "train", "decode", "score"]
 GROUPS += ["experiment"]
@@ -43,6 +45,14 @@ def test_default_is_mini_corpus_small_model() -> None:
 def test_run_dir_follows_model_and_depth() -> None:
     cfg = _compose(["model=plain_lstm", "model.num_layers=10", "tag=_x"])
     assert cfg.paths.run_dir.endswith("/plain_lstm_L10_x")
+
+
+def test_bpe_tokens_name_their_lang_and_run_directories() -> None:
+    char, bpe = _compose([]), _compose(["lang=bpe", "lang.bpe_vocab_size=300", "tag=_x"])
+    assert bpe.lang.tokens == "bpe" and char.lang.tokens == "char"
+    assert bpe.paths.lang_dir == f"{char.paths.lang_dir}_bpe300"
+    assert bpe.paths.run_dir == f"{char.paths.run_dir}_bpe300_x"
+    assert parse_run_name(Path(bpe.paths.run_dir).name) == ("residual_lstm", 3, "_bpe300_x")
 
 
 @pytest.mark.parametrize(

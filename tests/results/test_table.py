@@ -97,6 +97,18 @@ def test_write_results_table_paper_figures_and_plots(tmp_path: Path) -> None:
     assert "asclite" in text and "jiwer" in text and "overlapped" in text
 
 
+def test_bpe_runs_are_rows_of_their_own(tmp_path: Path) -> None:
+    for (model, layers), values in RUNS.items():
+        make_run(tmp_path, model, layers, *values)
+    chars = write_results(tmp_path, method="beam_lm")
+    make_run(tmp_path, "residual_lstm", 3, 9_100_000, 40.0, 41.0, tag="_bpe200")  # lang=bpe
+    both = write_results(tmp_path, method="beam_lm")
+    row = next(ln for ln in both.splitlines() if ln.startswith("| residual_lstm_bpe200 | 3 |"))
+    assert "| 40.0 / 48.0 / 36.0 | 41.0 / 49.2 / 36.9 |" in row
+    assert row.split("|")[-3].strip() == "–"  # the paper's figures are for characters
+    assert both.split("## The paper's claims")[1] == chars.split("## The paper's claims")[1]
+
+
 def test_untrained_runs_are_flagged_and_fail_their_claims(tmp_path: Path) -> None:
     for (model, layers), values in RUNS.items():
         make_run(tmp_path, model, layers, *values)
