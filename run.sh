@@ -21,7 +21,7 @@ rdzv_id=reslstm
 stage_names=(
   "data: generate the mini corpus (or check/download AMI), lhotse manifests and cut sets"
   "features: 80-dim kaldifeat fbank (lilcom storage) and global CMVN statistics"
-  "tokens: character token set, lexicon and word 3-gram LM (ARPA) from training text"
+  "tokens: characters or BPE pieces (lang=bpe), lexicon and word 3-gram LM (ARPA) from training text"
   "train: CTC training of each model (TensorBoard, checkpoints, resume)"
   "decode: greedy and lexicon+LM beam search on dev and test"
   "score: WER/CER with jiwer after AMI text normalisation, all / overlapped / non-overlapped"
