@@ -231,7 +231,7 @@ def _claims_table(
 ) -> list[str]:
     dev, test = (_grid_claims(runs, s, method, learning_cer, paper) for s in EVAL_SPLITS)
     lines = [
-        f"## The paper's claims ({paper.name}), checked (non-overlapped WER, `{method}`)",
+        f"## The paper's claims, checked ({paper.name}, non-overlapped WER, `{method}`)",
         "",
         "| Claim | Paper | Dev | | Test | |",
         "|---|--:|--:|:-:|--:|:-:|",
