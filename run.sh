@@ -25,7 +25,7 @@ stage_names=(
   "train: CTC training of each model (TensorBoard, checkpoints, resume)"
   "decode: greedy and lexicon+LM beam search on dev and test"
   "score: WER/CER with jiwer after AMI text normalisation, all / overlapped / non-overlapped"
-  "table: RESULTS.md with the paper's Table 1 (3/5/10 layers), the claims checked, plots"
+  "table: RESULTS.md with the paper's Table 1 (Table 2 for pooled data.train_mics), the claims checked, plots"
 )
 
 usage() {

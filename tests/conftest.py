@@ -1,5 +1,6 @@
-"""Shared fixtures: a tiny generated mini corpus and its prepared SDM manifests (session-wide),
-model configs from conf/model/, and LSTM stacks for the model tests."""
+"""Shared fixtures: a tiny generated mini corpus and its prepared SDM manifests (session-wide;
+IHM too for pooled training), model configs from conf/model/, and LSTM stacks for the model
+tests."""
 
 from __future__ import annotations
 
@@ -98,6 +99,20 @@ def tiny_prepared(tiny_manifests: Path, tiny_config: Callable[..., DictConfig]) 
     compute_features(cfg.features, tiny_manifests, Path(cfg.paths.fbank_dir), progress=False)
     prepare_lang(cfg.lang, tiny_manifests, Path(cfg.paths.lang_dir))
     return Path(cfg.paths.data_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_pooled(tiny_prepared: Path, tiny_config: Callable[..., DictConfig]) -> Path:
+    """Stages 0-1 also for the tiny corpus's headsets (IHM), so that a run can pool SDM and IHM
+    training data (``data.train_mics=[sdm,ihm]``); returns ``paths.data_dir``."""
+    from reslstm.features.extract import compute_features
+
+    cfg = tiny_config("data.mic=ihm")
+    prepare_data(cfg.data, cfg.paths.manifest_dir)
+    compute_features(
+        cfg.features, Path(cfg.paths.manifest_dir), Path(cfg.paths.fbank_dir), progress=False
+    )
+    return tiny_prepared
 
 
 # Each split of a made-up run: three cuts of one meeting; the first two (speakers A and B)

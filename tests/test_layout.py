@@ -10,7 +10,7 @@ import pytest
 from reslstm.cli import layout as layout_cli
 from reslstm.cli.compose import compose_config
 from reslstm.errors import ReslstmError
-from reslstm.layout import Layout, RunDir, parse_run_name, require, require_done
+from reslstm.layout import Layout, RunDir, parse_run_name, require, require_done, train_name
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,31 @@ def test_decode_dirs_are_found_and_named(tmp_path: Path) -> None:
         run.decode(split, method).path.mkdir(parents=True)
     run.stm("dev").write_text("")  # the split's references sit beside the decode dirs
     assert [d.split_method for d in run.decodes()] == [("dev", "beam_lm"), ("test", "greedy")]
+
+
+@pytest.mark.parametrize(
+    "overrides, corpus",
+    [
+        ([], "mini_sdm"),
+        (["data.train_mics=[sdm]"], "mini_sdm"),
+        (["data.train_mics=[sdm,ihm]"], "mini_sdm+ihm"),
+        (["data.train_mics=[ihm,sdm]"], "mini_sdm+ihm"),  # the same training data, one name
+        (["data.mic=ihm", "data.train_mics=[sdm,ihm]"], "mini_ihm+sdm"),  # scored on IHM
+        (["data=mini_tiny", "data.train_mics=[sdm,ihm]"], "mini_tiny_sdm+ihm"),
+        (["data=ami_sdm", "data.train_mics=[sdm,ihm]"], "ami_sdm+ihm"),
+        (["data=ami_mdm", "data.train_mics=[mdm,sdm,ihm]"], "ami_mdm+sdm+ihm"),
+    ],
+)
+def test_the_run_dir_shows_pooled_training(overrides: list[str], corpus: str) -> None:
+    """Pooled runs have a corpus directory of their own (their stage 6 table beside them);
+    their data directories stay data.mic's, and their run names read back as any other."""
+    cfg = compose_config([*overrides, "model.num_layers=10"])
+    layout = Layout.of(cfg)
+    assert layout.results.path == Path("exp") / corpus
+    assert parse_run_name(layout.run.name) == ("residual_lstm", 10, "")
+    assert layout.manifests.path.name == cfg.data.name == corpus.split("+")[0]
+
+
+def test_train_name() -> None:
+    assert train_name("ami_sdm", "sdm", None) == "ami_sdm"
+    assert train_name("ami_sdm", "sdm", ["sdm", "ihm", "ihm"]) == "ami_sdm+ihm"

@@ -11,9 +11,12 @@ names the stage making it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from omegaconf import OmegaConf
 
 from reslstm.errors import ReslstmError
 from reslstm.io import MARKER, is_done
@@ -27,6 +30,23 @@ STAGES = ("data", "features", "tokens", "train", "decode", "score", "table")  # 
 # also holds lang.suffix (``_bpe200`` for BPE tokens, empty for characters)
 RUN_NAME = re.compile(r"^(?P<model>.+?)_L(?P<layers>\d+)(?P<tag>.*)$")
 EPOCH_FILE = re.compile(r"epoch-(\d+)\.pt")
+
+
+def train_name(name: str, mic: str, train_mics: Sequence[str] | None) -> str:
+    """What a run trains on, as ``paths.corpus_exp_dir`` names it: ``data.name``, plus
+    ``+<mic>`` for each other microphone ``data.train_mics`` pools (``mini_sdm+ihm``: SDM and
+    IHM training data, dev and test on SDM)."""
+    return "+".join([name, *(m for m in dict.fromkeys(train_mics or ()) if m != mic)])
+
+
+CONFIG_RESOLVERS = {"train_name": train_name}  # the ${name:...} interpolations of conf/
+
+
+def register_resolvers() -> None:
+    """Make :data:`CONFIG_RESOLVERS` known to OmegaConf (before a config from conf/ resolves)."""
+    for name, resolver in CONFIG_RESOLVERS.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
 
 
 def run_first(stage: int) -> str:

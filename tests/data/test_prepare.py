@@ -14,7 +14,7 @@ from lhotse.recipes.ami import PARTITIONS
 from omegaconf import OmegaConf
 
 from reslstm.cli.compose import compose_config
-from reslstm.data.prepare import prepare_data
+from reslstm.data.prepare import manifest_key, prepare_data
 from reslstm.io import is_done
 from reslstm.layout import SPLITS
 
@@ -77,7 +77,7 @@ def test_ihm_manifests(tiny_corpus_dir: Path, tiny_config) -> None:
 
 def test_done_marker_skips_work(tiny_manifests: Path, tiny_config, capsys) -> None:
     cfg = tiny_config()
-    key = OmegaConf.to_container(cfg.data, resolve=True)
+    key = manifest_key(OmegaConf.to_container(cfg.data, resolve=True))
     assert is_done(tiny_manifests, key)
     before = (tiny_manifests / "cuts_train.jsonl.gz").stat().st_mtime_ns
     summary = prepare_data(cfg.data, cfg.paths.manifest_dir)
@@ -92,7 +92,7 @@ def test_data_configs(name: str, tiny_config) -> None:
     data = tiny_config(f"data={name}").data
     keys = {"name", "corpus", "corpus_dir", "mic", "partition", "normalize_text",
             "max_words_per_segment", "min_duration", "max_segment_duration",
-            "download"}  # fmt: skip
+            "download", "train_mics"}  # fmt: skip
     assert keys <= set(data)
     assert data.mic in data.name
 
@@ -126,4 +126,4 @@ def test_force_rebuild_removes_killed_leftovers(tiny_manifests: Path, tiny_confi
     cfg = tiny_config()
     prepare_data(cfg.data, cfg.paths.manifest_dir, force=True)
     assert not stale.exists()
-    assert is_done(tiny_manifests, OmegaConf.to_container(cfg.data, resolve=True))
+    assert is_done(tiny_manifests, manifest_key(OmegaConf.to_container(cfg.data, resolve=True)))

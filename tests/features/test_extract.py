@@ -11,7 +11,7 @@ from lhotse import CutSet, Recording
 from omegaconf import OmegaConf
 
 from reslstm.cli.compose import compose_config
-from reslstm.features.cmvn import compute_cmvn
+from reslstm.features.cmvn import compute_cmvn, load_cmvn, pool_cmvn, save_cmvn
 from reslstm.features.extract import extract_split
 from reslstm.features.fbank import make_extractor
 
@@ -81,6 +81,26 @@ def test_cmvn_equals_numpy(cuts: CutSet, tmp_path) -> None:
     assert stats["frames"] == len(frames)
     np.testing.assert_allclose(stats["mean"], frames.mean(0), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(stats["std"], frames.std(0), rtol=1e-6)
+
+
+def test_pooled_cmvn_equals_cmvn_over_all_frames(cuts: CutSet, tmp_path) -> None:
+    """Pooled training (data.train_mics) normalises with the statistics of every condition's
+    frames together, combined from each condition's cmvn.json."""
+    first = extract_split(cuts, feat_cfg(num_jobs=1), tmp_path / "f", "x", progress=False)
+    louder = cuts.subset(first=2).perturb_volume(4.0)  # another condition, fewer frames
+    second = extract_split(louder, feat_cfg(num_jobs=1), tmp_path / "g", "y", progress=False)
+    pooled = pool_cmvn([compute_cmvn(first), compute_cmvn(second)])
+    together = compute_cmvn(CutSet.from_cuts([*first, *second]))
+    assert pooled["frames"] == together["frames"]
+    np.testing.assert_allclose(pooled["mean"], together["mean"], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(pooled["std"], together["std"], rtol=1e-6)
+    assert pool_cmvn([together]) == together
+    files = [tmp_path / "a.json", tmp_path / "b.json"]
+    for path, stats in zip(files, (compute_cmvn(first), compute_cmvn(second)), strict=True):
+        save_cmvn(stats, path)
+    mean, std = load_cmvn(files)
+    assert mean.dtype == torch.float32
+    np.testing.assert_allclose(std.numpy(), together["std"], rtol=1e-5)
 
 
 @pytest.mark.slow

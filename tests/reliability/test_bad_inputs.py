@@ -15,7 +15,7 @@ from lhotse.utils import fastcopy
 from reslstm.io import mark_done
 from reslstm.lang.prepare import prepare_lang
 from tests.data.test_errors import CASES
-from tests.helpers import run_sh, run_stage
+from tests.helpers import run_sh, run_stage, tiny_training
 
 from .helpers import error_lines
 
@@ -111,3 +111,41 @@ def test_characters_outside_the_token_set_are_counted(
     summary = prepare_lang(cfg.lang, manifests, tmp_path / "lang")
     assert summary["dev"]["oov_chars"] == {"Æ": len(dev), "Ø": len(dev)}
     assert summary["test"]["oov_chars"] == {}
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("data.mic=array", "unknown microphone 'array' in data.mic: the mini corpus has sdm, ihm"),
+        ("data.train_mics=[sdm,mdm]", "unknown microphone 'mdm' in data.train_mics"),
+    ],
+)
+def test_unknown_microphone_through_run_sh(override: str, expected: str, tmp_path: Path) -> None:
+    out = run_sh(
+        "data=mini_tiny",
+        override,
+        f"paths.data_dir={tmp_path}/data",
+        f"paths.exp_dir={tmp_path}/exp",
+    )
+    assert out.returncode == 2
+    (line,) = error_lines(out)
+    assert expected in line and "Traceback" not in out.stdout + out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pooled_condition_without_manifests_at_stage_3(tiny_prepared: Path, tmp_path: Path) -> None:
+    """SDM is prepared, IHM is not: stage 3 names the missing stage and writes nothing."""
+    data = tmp_path / "data"
+    for part in ("manifests", "fbank", "lang"):
+        shutil.copytree(tiny_prepared / part / "mini_tiny_sdm", data / part / "mini_tiny_sdm")
+    out = run_sh(
+        "--stage",
+        "3",
+        "--stop-stage",
+        "3",
+        *tiny_training(data, tmp_path / "exp", "data.train_mics=[sdm,ihm]"),
+    )
+    assert out.returncode == 2
+    (line,) = error_lines(out)
+    assert line == f"error: missing {data}/manifests/mini_tiny_ihm/.done: run stage 0 (data) first"
+    assert not (tmp_path / "exp" / "mini_tiny_sdm+ihm").exists()

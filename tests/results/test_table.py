@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from reslstm.results import collect_runs, write_results
+from tests.helpers import run_stage
 
 # (model, layers) -> (num_params, dev WER, test WER) for the "beam_lm" decode
 RUNS = {
@@ -140,3 +141,28 @@ def test_write_results_without_runs(tmp_path: Path) -> None:
     text = write_results(tmp_path)
     assert "No run has `beam_lm` scores yet" in text
     assert (tmp_path / "wer_by_depth.png").is_file() and (tmp_path / "dev_loss.png").is_file()
+
+
+def test_pooled_runs_are_tabulated_against_table_2(tmp_path: Path) -> None:
+    """Stage 6 of a pooled corpus directory (data.train_mics=[sdm,ihm]): the paper's Table 2
+    figures (no plain LSTM rows, which it lacks) and its claims."""
+    corpus = tmp_path / "mini_sdm+ihm"
+    for (model, layers), values in RUNS.items():
+        if model != "plain_lstm":
+            make_run(corpus, model, layers, *values)
+    out = run_stage("table", f"paths.exp_dir={tmp_path}", "data.train_mics=[sdm,ihm]")
+    assert out.returncode == 0, out.stdout[-3000:]
+    text = (corpus / "RESULTS.md").read_text()
+    assert text.startswith("# Results: mini_sdm+ihm")
+    assert "## Table 2: WER by model and depth (the paper: AMI SDM + IHM pooled, tested" in text
+    rows = text.split("### Decoding: `beam_lm`")[1].split("###")[0].splitlines()
+    row = next(r for r in rows if r.startswith("| highway_lstm | 10 |"))
+    assert "52.1 / 43.4" in row and "| plain_lstm |" not in text
+    claims = text.split("## The paper's claims, checked (Table 2,")[1]
+    assert "| residual 10 layers the best of the six | 39.3 % | – | – | – | – |" in claims
+    assert "| residual 10 layers no worse than residual 3 | -6.2 % |" in claims
+    assert "| ✓ | -4.1 % | ✓ |" in claims  # test: 47.0 vs 49.0
+    assert "| highway 10 layers worse than highway 3 | +2.6 % | – | – | – | – |" in claims
+    assert "of 5 claims hold on test" in claims and "Table 2; AMI SDM + IHM pooled" in text
+    assert "| plain 10 layers" not in text  # Table 1's claims stay in Table 1's results
+    assert "## Table 1" in write_results(tmp_path / "elsewhere")

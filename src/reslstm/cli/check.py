@@ -13,11 +13,14 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from reslstm.cli.compose import compose_config
+from reslstm.data.mics import training_mics
+from reslstm.errors import ReslstmError
 from reslstm.models import validate_config
 
 
 def check_overrides(overrides: list[str]) -> str | None:
-    """One-line error message, or None when the config composes, resolves and builds a model."""
+    """One-line error message, or None when the config composes, resolves, names microphones
+    the corpus has and builds a model."""
     try:
         cfg = compose_config(overrides)
         OmegaConf.to_container(cfg, throw_on_missing=True)  # a `???` nobody set
@@ -30,8 +33,9 @@ def check_overrides(overrides: list[str]) -> str | None:
         )
         return f"bad override in [{' '.join(overrides)}]: {first} {hint}".strip()
     try:
+        training_mics(cfg.data)
         validate_config(OmegaConf.to_container(cfg.model, resolve=True))
-    except ValueError as e:
+    except (ReslstmError, ValueError) as e:
         return str(e)
     return None
 

@@ -1,22 +1,25 @@
-"""Stage 1: fbank features and CMVN (``reslstm-features``)."""
+"""Stage 1: fbank features and CMVN (``reslstm-features``), for every microphone the run
+trains on."""
 
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from reslstm.cli.stage import stage_entry
+from reslstm.data.mics import conditions
 from reslstm.features.extract import compute_features
 
 
 @stage_entry
 def main(cfg: DictConfig) -> None:
-    compute_features(
-        cfg.features,
-        Path(cfg.paths.manifest_dir),
-        Path(cfg.paths.fbank_dir),
-        force=cfg.force,
-        progress=cfg.progress_bar,
-    )
+    for mic in conditions(cfg):  # data.mic's first; each skips itself when already done
+        compute_features(
+            cfg.features,
+            Path(mic.paths.manifest_dir),
+            Path(mic.paths.fbank_dir),
+            force=cfg.force,
+            progress=cfg.progress_bar,
+        )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import hydra
 from omegaconf import DictConfig
 
 from reslstm.errors import ReslstmError
-from reslstm.layout import CONFIG_DIR
+from reslstm.layout import CONFIG_DIR, register_resolvers
 from reslstm.runtime import set_threads
 
 
@@ -19,6 +19,7 @@ def stage_entry(fn: Callable[[DictConfig], object]) -> Callable[[], None]:
 
     User-fixable errors (:class:`ReslstmError`) become one ``error: …`` line and exit status 2.
     """
+    register_resolvers()
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
     @functools.wraps(fn)

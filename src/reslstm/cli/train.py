@@ -12,13 +12,14 @@ from reslstm.train.trainer import Trainer
 
 @stage_entry
 def main(cfg: DictConfig) -> None:
+    trainer = Trainer(cfg)  # reads every input first: a missing one writes no run directory
     run = Layout.of(cfg).run
     run.path.mkdir(parents=True, exist_ok=True)
     if os.environ.get("RANK", "0") == "0":  # torchrun: only rank 0 writes the log
         handler = logging.FileHandler(run.log)
         handler.setFormatter(logging.Formatter("[%(asctime)s][%(levelname)s] %(message)s"))
         logging.getLogger().addHandler(handler)
-    Trainer(cfg).run()
+    trainer.run()
 
 
 if __name__ == "__main__":

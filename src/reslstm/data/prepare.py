@@ -21,12 +21,11 @@ from omegaconf import OmegaConf
 from reslstm.data.checks import FIX_AMI, check_corpus, find_bad_xml
 from reslstm.data.cuts import build_cuts
 from reslstm.data.errors import CorpusError
+from reslstm.data.mics import training_mics
 from reslstm.data.mini import generate_corpus
 from reslstm.data.summary import format_table, split_summary
 from reslstm.layout import SPLITS, ManifestDir
 from reslstm.io import remove_stale_tmp, atomic_path, atomic_write_json, is_done, mark_done
-
-MINI_MICS = ("sdm", "ihm")
 
 
 def prepare_data(
@@ -43,8 +42,10 @@ def prepare_data(
         if OmegaConf.is_config(data_cfg)
         else dict(data_cfg)
     )
+    training_mics(cfg)
+    key = manifest_key(cfg)
     manifest_dir = Path(manifest_dir)
-    if not force and is_done(manifest_dir, cfg):
+    if not force and is_done(manifest_dir, key):
         summary = json.loads(ManifestDir(manifest_dir).summary.read_text())
         print(f"stage 0 already done: {manifest_dir}\n{format_table(summary)}")
         return summary
@@ -73,25 +74,27 @@ def prepare_data(
             if split == "train":
                 train_vocab = {w for cut in cuts for w in cut.supervisions[0].text.split()}
         atomic_write_json(out.summary, summary)
-        mark_done(tmp, cfg, corpus=cfg["corpus"], mic=cfg["mic"])
+        mark_done(tmp, key, corpus=cfg["corpus"], mic=cfg["mic"])
     print(f"stage 0 done: {manifest_dir}\n{format_table(summary)}")
     return summary
+
+
+def manifest_key(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """What stage 0's marker is keyed on: the resolved ``data`` group but ``train_mics``, which
+    chooses what stage 3 trains on, not what one microphone's manifests hold."""
+    return {k: v for k, v in cfg.items() if k != "train_mics"}
 
 
 def _corpus(cfg: dict, corpus_dir: Path) -> tuple[Path, str]:
     """Make sure the corpus exists (generate or download it); return its annotations dir and
     the fix to suggest when something in it is wrong."""
     if cfg["corpus"] == "mini":
-        if cfg["mic"] not in MINI_MICS:
-            raise CorpusError(f"the mini corpus has mics {MINI_MICS}, not data.mic={cfg['mic']!r}")
         generate_corpus(corpus_dir, cfg["mini"])
         fix = f"regenerate it: delete {corpus_dir} and re-run stage 0"
-    elif cfg["corpus"] == "ami":
+    else:  # ami (training_mics has refused any other corpus)
         if cfg["download"]:
             download_ami(corpus_dir, mic=cfg["mic"])
         fix = FIX_AMI
-    else:
-        raise CorpusError(f"unknown data.corpus={cfg['corpus']!r}: use mini or ami")
     return check_corpus(corpus_dir, cfg["mic"], cfg["partition"], fix), fix
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,26 @@ def compute_cmvn(cuts: CutSet) -> dict[str, list[float] | int]:
     return {"mean": mean.tolist(), "std": std.tolist(), "frames": frames}
 
 
+def pool_cmvn(stats: Sequence[dict]) -> dict[str, list[float] | int]:
+    """The statistics of several sets of frames together (each a :func:`compute_cmvn` result),
+    as :func:`compute_cmvn` over all their frames would give them, up to rounding."""
+    if len(stats) == 1:
+        return stats[0]
+    frames = np.array([[s["frames"]] for s in stats], dtype=np.float64)
+    means = np.array([s["mean"] for s in stats], dtype=np.float64)
+    stds = np.array([s["std"] for s in stats], dtype=np.float64)
+    mean = (frames * means).sum(0) / frames.sum()
+    sq = (frames * (stds**2 + means**2)).sum(0) / frames.sum()
+    std = np.sqrt(np.maximum(sq - mean**2, 1e-10))
+    return {"mean": mean.tolist(), "std": std.tolist(), "frames": int(frames.sum())}
+
+
 def save_cmvn(stats: dict, path: Path) -> None:
     atomic_write_json(path, stats)
 
 
-def load_cmvn(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(mean, std)`` as float32 tensors."""
-    stats = json.loads(Path(path).read_text())
+def load_cmvn(paths: Sequence[str | Path]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean, std)`` as float32 tensors, of the statistics in ``paths`` pooled (one file per
+    microphone condition a run trains on)."""
+    stats = pool_cmvn([json.loads(Path(p).read_text()) for p in paths])
     return torch.tensor(stats["mean"]), torch.tensor(stats["std"])

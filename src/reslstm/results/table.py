@@ -1,6 +1,6 @@
-"""``RESULTS.md``: the paper's Table 1 (WER by model and depth, overlapped / non-overlapped
-segments) with our numbers, the paper's figures beside them, the claims checked, and the
-spread over seeds when the grid was trained with several."""
+"""``RESULTS.md``: the paper's Table 1, or Table 2 for pooled training (WER by model and depth,
+overlapped / non-overlapped segments) with our numbers, the paper's figures beside them, the
+claims checked, and the spread over seeds when the grid was trained with several."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from reslstm.io import atomic_write_text
 from reslstm.layout import EVAL_SPLITS, ResultsDir
 from reslstm.results.claims import (
     PAPER_DEPTHS,
-    PAPER_MODELS,
-    PAPER_TABLE1,
-    Cell,
+    PLAIN,
+    TABLE1,
     Claim,
+    PaperTable,
     check_claims,
     rel,
 )
@@ -36,8 +36,8 @@ METHODS = {
 }
 MISSING = "–"
 SEED_TAG = re.compile(r"_seed\d+$")  # recipes/seeds.sh: the same grid with another seed
-SCORING_NOTE = (
-    "Scoring: the Table 1 columns are per-segment WER/CER with jiwer on Kaldi-normalised AMI "
+SCORING_NOTE = (  # .format(table=...): the paper's table compared against
+    "Scoring: the {table} columns are per-segment WER/CER with jiwer on Kaldi-normalised AMI "
     "text (lhotse `normalize_text_ami`), segments with an empty reference excluded; CER counts "
     "the spaces between words (`score.primary` can put asclite's or meeteval's WER in the "
     '"all" column instead). A segment is *overlapped* when a segment of another speaker in '
@@ -48,7 +48,7 @@ SCORING_NOTE = (
 )
 PAPER_SOURCE = (
     "Paper: Kim, El-Khamy & Lee, *Residual LSTM: Design of a Deep Recurrent Architecture for "
-    "Distant Speech Recognition*, Interspeech 2017 (arXiv:1701.03360), Table 1; AMI SDM, "
+    "Distant Speech Recognition*, Interspeech 2017 (arXiv:1701.03360), {table}; {training}, "
     "hybrid LSTM acoustic model, Kaldi decoding with a 3-gram LM, asclite scoring."
 )
 PLOTS = ResultsDir(Path())  # the plots' file names, linked from RESULTS.md beside them
@@ -107,10 +107,10 @@ def is_untrained(run: RunResult | None, learning_cer: float) -> bool:
     return bool(cers) and min(cers) >= learning_cer
 
 
-def _row_keys(runs: dict[Key, RunResult]) -> list[Key]:
-    """The paper's grid (every model type at 3, 5, 10 layers, untagged) plus every run found
-    (other depths, e.g. of recipes/depth_sweep.sh, only where a run has them)."""
-    models = list(PAPER_MODELS) + sorted({m for m, _, _ in runs} - set(PAPER_MODELS))
+def _row_keys(runs: dict[Key, RunResult], paper: PaperTable) -> list[Key]:
+    """The paper's grid (each of its model types at 3, 5, 10 layers, untagged) plus every run
+    found (other depths, e.g. of recipes/depth_sweep.sh, only where a run has them)."""
+    models = list(paper.models) + sorted({m for m, _, _ in runs} - set(paper.models))
     keys = {(m, "", n) for m in models for n in PAPER_DEPTHS} | set(runs)
     return sorted(keys, key=lambda k: (models.index(k[0]), k[1], k[2]))
 
@@ -122,7 +122,7 @@ def _triple(run: RunResult | None, split: str, method: str, primary: str) -> str
 
 
 def _method_table(
-    runs: dict[Key, RunResult], method: str, learning_cer: float, primary: str
+    runs: dict[Key, RunResult], method: str, learning_cer: float, primary: str, paper: PaperTable
 ) -> list[str]:
     lines = [
         f"### Decoding: `{method}` ({METHODS.get(method, method)})",
@@ -132,7 +132,7 @@ def _method_table(
         "| Non-over WER vs 3 layers (dev / test) | Paper WER over / non-over | Train time |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for key in _row_keys(runs):
+    for key in _row_keys(runs, paper):
         model, tag, layers = key
         run, base = runs.get(key), runs.get((model, tag, 3))
         summary = run.summary if run else {}
@@ -154,7 +154,7 @@ def _method_table(
                 for s in EVAL_SPLITS
             )
         epochs = summary.get("epochs", len(run.metrics) if run and run.metrics else None)
-        paper = PAPER_TABLE1.get((model, layers)) if not tag else None
+        figures = paper.wer.get((model, layers)) if not tag else None
         cells = [
             f"{model}{tag}",
             str(layers),
@@ -164,14 +164,14 @@ def _method_table(
             _triple(run, "test", method, primary),
             *(_num(wer_of(run, s, method, what="cer"), ".1f") for s in EVAL_SPLITS),
             change,
-            MISSING if paper is None else f"{paper[0]} / {paper[1]}",
+            MISSING if figures is None else f"{figures[0]} / {figures[1]}",
             _hours(summary.get("train_time_s")),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def _scorers_table(runs: dict[Key, RunResult], method: str) -> list[str]:
+def _scorers_table(runs: dict[Key, RunResult], method: str, paper: PaperTable) -> list[str]:
     """Every scoring method's WER side by side (dev / test) for each run."""
     lines = [
         f"### Scoring methods compared (`{method}`, WER dev / test)",
@@ -179,7 +179,7 @@ def _scorers_table(runs: dict[Key, RunResult], method: str) -> list[str]:
         "| Model | Layers | " + " | ".join(SCORERS) + " |",
         "|---|--:|" + "--:|" * len(SCORERS),
     ]
-    for key in (k for k in _row_keys(runs) if k in runs):
+    for key in (k for k in _row_keys(runs, paper) if k in runs):
         (model, tag, layers), run = key, runs[key]
         cells = [
             " / ".join(_num(score_at(run, s, method, path), ".1f") for s in EVAL_SPLITS)
@@ -189,7 +189,7 @@ def _scorers_table(runs: dict[Key, RunResult], method: str) -> list[str]:
     return [
         *lines,
         "",
-        "jiwer: per-segment WER, what the Table 1 columns use unless `score.primary` says "
+        f"jiwer: per-segment WER, what the {paper.name} columns use unless `score.primary` says "
         "otherwise. asclite: NIST asclite on STM/CTM with Kaldi AMI s5b's options "
         "(overlap-aware, up to 4 speakers), comparable with Kaldi's published AMI SDM figures. "
         "meeteval: cpWER and time-constrained ORC-WER per meeting, summed.",
@@ -211,9 +211,9 @@ def _segment_counts(runs: list[RunResult], method: str) -> str:
 
 
 def _grid_claims(
-    runs: dict[Key, RunResult], split: str, method: str, learning_cer: float
+    runs: dict[Key, RunResult], split: str, method: str, learning_cer: float, paper: PaperTable
 ) -> list[Claim]:
-    cells: list[Cell] = [(m, n) for m in PAPER_MODELS for n in PAPER_DEPTHS]
+    cells = paper.cells
     wer = {c: wer_of(runs.get((c[0], "", c[1])), split, method, "non_overlapped") for c in cells}
     params = {
         c: runs[(c[0], "", c[1])].summary.get("num_params")
@@ -223,13 +223,15 @@ def _grid_claims(
     untrained = frozenset(
         c for c in cells if is_untrained(runs.get((c[0], "", c[1])), learning_cer)
     )
-    return check_claims(wer, params, untrained)
+    return check_claims(wer, params, untrained, paper)
 
 
-def _claims_table(runs: dict[Key, RunResult], method: str, learning_cer: float) -> list[str]:
-    dev, test = (_grid_claims(runs, s, method, learning_cer) for s in EVAL_SPLITS)
+def _claims_table(
+    runs: dict[Key, RunResult], method: str, learning_cer: float, paper: PaperTable
+) -> list[str]:
+    dev, test = (_grid_claims(runs, s, method, learning_cer, paper) for s in EVAL_SPLITS)
     lines = [
-        f"## The paper's claims, checked (non-overlapped WER, `{method}`)",
+        f"## The paper's claims, checked ({paper.name}, non-overlapped WER, `{method}`)",
         "",
         "| Claim | Paper | Dev | | Test | |",
         "|---|--:|--:|:-:|--:|:-:|",
@@ -237,12 +239,17 @@ def _claims_table(runs: dict[Key, RunResult], method: str, learning_cer: float) 
     for d, t in zip(dev, test, strict=True):
         lines.append(f"| {d.text} | {d.paper} | {d.ours} | {d.mark} | {t.ours} | {t.mark} |")
     held = sum(c.holds is True for c in test)
+    baselines = (
+        " (its −3.3 % / −2.8 % compare residual 10 layers with the *3-layer* plain and highway "
+        "baselines)"
+        if PLAIN in paper.models
+        else ""
+    )
     return [
         *lines,
         "",
         f"{held} of {len(test)} claims hold on test. Relative changes are of the non-overlapped "
-        "WER, as the paper's abstract computes them (its −3.3 % / −2.8 % compare residual 10 "
-        "layers with the *3-layer* plain and highway baselines). Parameters are compared at "
+        f"WER, as the paper's abstract computes them{baselines}. Parameters are compared at "
         "every depth. The choices of the recipe were made on dev; test is only reported.",
     ]
 
@@ -254,7 +261,9 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {std:.1f}"
 
 
-def _seed_section(runs: list[RunResult], method: str, learning_cer: float) -> list[str]:
+def _seed_section(
+    runs: list[RunResult], method: str, learning_cer: float, paper: PaperTable
+) -> list[str]:
     """Mean ± std per cell over the seeds of the grid, and in how many seeds each claim held."""
     grid = [r for r in runs if r.tag == "" or SEED_TAG.fullmatch(r.tag)]
     by_seed: dict[str, dict[Key, RunResult]] = defaultdict(dict)
@@ -269,7 +278,7 @@ def _seed_section(runs: list[RunResult], method: str, learning_cer: float) -> li
         "| Untrained |",
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for model in PAPER_MODELS:
+    for model in paper.models:
         for layers in PAPER_DEPTHS:
             members = [s[(model, "", layers)] for s in by_seed.values() if (model, "", layers) in s]
             if not members:
@@ -282,7 +291,7 @@ def _seed_section(runs: list[RunResult], method: str, learning_cer: float) -> li
             bad = sum(is_untrained(r, learning_cer) for r in members)
             lines.append(f"| {model} | {layers} | {len(members)} | {' | '.join(cols)} | {bad} |")
     per_seed = {
-        seed: {s: _grid_claims(seed_runs, s, method, learning_cer) for s in EVAL_SPLITS}
+        seed: {s: _grid_claims(seed_runs, s, method, learning_cer, paper) for s in EVAL_SPLITS}
         for seed, seed_runs in by_seed.items()
     }
     any_seed = next(iter(per_seed.values()))
@@ -304,24 +313,26 @@ def results_markdown(
     learning_cer: float = 90.0,
     primary: str = "jiwer",
     grad_flow: list[GradFlow] | None = None,
+    paper: PaperTable = TABLE1,
 ) -> str:
     """The ``RESULTS.md`` text for ``runs``; ``method`` is the main decoding method,
     ``learning_cer`` the greedy dev CER at or above which a run counts as untrained,
-    ``primary`` the scoring method of the headline WER column (``score.primary``) and
-    ``grad_flow`` the runs' gradient flow (results/grad_flow.py), if read."""
+    ``primary`` the scoring method of the headline WER column (``score.primary``),
+    ``grad_flow`` the runs' gradient flow (results/grad_flow.py), if read, and ``paper`` the
+    paper's table the runs reproduce (figures and claims)."""
     if primary not in PRIMARY:
         raise ReslstmError(f"score.primary={primary!r}: use one of {sorted(PRIMARY)}")
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
     by_key = {(r.model, r.tag, r.num_layers): r for r in main}
     found = sorted({m for r in runs for _, m in r.scores})
     methods = [method] + [m for m in found if m != method]
-    lines = [f"# Results: {corpus}", "", SCORING_NOTE, ""]
+    lines = [f"# Results: {corpus}", "", SCORING_NOTE.format(table=paper.name), ""]
     if method not in found:
         lines += [f"No run has `{method}` scores yet: its table is empty ({MISSING}).", ""]
-    lines += ["## Table 1: WER by model and depth", ""]
+    lines += [f"## {paper.name}: WER by model and depth (the paper: {paper.training})", ""]
     for m in methods:
-        lines += [*_method_table(by_key, m, learning_cer, primary), ""]
-    lines += [*_scorers_table(by_key, method), ""]
+        lines += [*_method_table(by_key, m, learning_cer, primary, paper), ""]
+    lines += [*_scorers_table(by_key, method, paper), ""]
     lines += [
         "WER and CER in %. Epochs: trained until the shared stopping rule (or the epoch limit); "
         f"`{UNTRAINED}`: the model never left the CTC blank plateau (greedy dev CER ≥ "
@@ -330,11 +341,11 @@ def results_markdown(
         "",
         f"![WER by depth]({PLOTS.wer_plot.name}) ![Dev loss]({PLOTS.loss_plot.name})",
         "",
-        *_seed_section(runs, method, learning_cer),
+        *_seed_section(runs, method, learning_cer, paper),
         *grad_flow_markdown(grad_flow or []),
-        *_claims_table(by_key, method, learning_cer),
+        *_claims_table(by_key, method, learning_cer, paper),
         "",
-        PAPER_SOURCE,
+        PAPER_SOURCE.format(table=paper.name, training=paper.training),
     ]
     return "\n".join(lines) + "\n"
 
@@ -344,9 +355,10 @@ def write_results(
     method: str = "beam_lm",
     learning_cer: float = 90.0,
     primary: str = "jiwer",
+    paper: PaperTable = TABLE1,
 ) -> str:
     """Write ``RESULTS.md``, ``wer_by_depth.png``, ``dev_loss.png`` and ``grad_flow.png`` into
-    ``corpus_exp_dir``.
+    ``corpus_exp_dir``, comparing with the paper's table ``paper``.
 
     Returns the markdown.
     """
@@ -357,6 +369,6 @@ def write_results(
     plot_dev_loss(main, out.loss_plot)
     flows = collect_grad_flow(main)
     plot_grad_flow(flows, out.grad_flow_plot)
-    text = results_markdown(runs, out.path.name, method, learning_cer, primary, flows)
+    text = results_markdown(runs, out.path.name, method, learning_cer, primary, flows, paper)
     atomic_write_text(out.table, text)
     return text

@@ -3,8 +3,10 @@ learning-rate schedule (:func:`build_training`); :class:`reslstm.train.trainer.T
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,10 +14,11 @@ from lhotse import CutSet
 from omegaconf import DictConfig, OmegaConf
 
 from reslstm.batches import CTCBatches, filter_trainable, load_cuts
+from reslstm.data.mics import conditions
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
 from reslstm.features.fbank import make_extractor
-from reslstm.layout import Layout, require
+from reslstm.layout import Layout, require, require_done
 from reslstm.models import CTCModel, build_model
 from reslstm.runtime import seed_everything
 from reslstm.tokens import Tokenizer, load_tokenizer
@@ -40,31 +43,48 @@ class Training:
 
 def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -> Training:
     """Build the run ``cfg`` describes; the model's initial weights come from ``cfg.seed``
-    (identical on every rank of a DDP run)."""
+    (identical on every rank of a DDP run).
+
+    Training pools the cuts of every microphone in ``data.train_mics`` (each condition's own
+    stage 0-1 outputs); dev is ``data.mic``'s, and so are the tokens and LM of stage 2 (every
+    condition transcribes the same meetings).
+    """
     layout, t = Layout.of(cfg), cfg.train
+    sources = {c.data.mic: Layout.of(c) for c in conditions(cfg)}  # data.mic's first
+    for source in sources.values():
+        require_done(source.manifests.path, 0)
     tokenizer = load_tokenizer(cfg.lang.tokens, layout.lang)
     seed_everything(cfg.seed)
     # on-the-fly: audio cuts of stage 0, features computed per batch (CMVN still from stage 1)
-    cuts_dir, stage = (layout.manifests, 0) if t.on_the_fly_features else (layout.fbank, 1)
-    train_path = require(cuts_dir.cuts("train"), stage)
-    train_cuts = load_cuts(train_path)
-    if len(train_cuts) == 0:
-        raise ReslstmError(f"the training set is empty: {train_path} has no cuts")
+    stage = 0 if t.on_the_fly_features else 1
+
+    def cuts_path(source: Layout, split: str) -> Path:
+        return require((source.manifests if stage == 0 else source.fbank).cuts(split), stage)
+
+    train_paths = {mic: cuts_path(source, "train") for mic, source in sources.items()}
+    # Global CMVN normalises what the model trains on: the frames of every pooled condition
+    # together. It is a buffer of the model, so decoding uses the same statistics.
+    cmvn = load_cmvn([require(source.fbank.cmvn, 1) for source in sources.values()])
     input_dim = cfg.features.num_mel_bins
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     try:
         model = build_model(model_cfg, input_dim, tokenizer.vocab_size)
     except ValueError as e:
         raise ReslstmError(str(e)) from e
-    model.set_cmvn(*load_cmvn(layout.fbank.cmvn))
+    model.set_cmvn(*cmvn)
     model.to(device)
 
     def out_frames(n: int) -> int:
         return int(model.output_lengths(torch.tensor([n]))[0])
 
     shift = cfg.features.frame_shift
-    train_cuts = filter_trainable(train_cuts, tokenizer, out_frames, train_path, shift)
-    dev_path = require(cuts_dir.cuts("dev"), stage)
+    train_cuts = pool_cuts(
+        {
+            mic: filter_trainable(load_training_cuts(path), tokenizer, out_frames, path, shift)
+            for mic, path in train_paths.items()
+        }
+    )
+    dev_path = cuts_path(layout, "dev")
     dev_cuts = filter_trainable(load_cuts(dev_path), tokenizer, out_frames, dev_path, shift)
     batches_per_epoch = estimate_batches(train_cuts, t.max_duration, world_size)
     return Training(
@@ -83,6 +103,24 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
         optimizer=make_optimizer(model, t),
         schedule=make_schedule(t, total_steps=batches_per_epoch * t.max_epochs),
     )
+
+
+def load_training_cuts(path: Path) -> CutSet:
+    """The cuts of a training manifest; a one-line error when it has none."""
+    cuts = load_cuts(path)
+    if len(cuts) == 0:
+        raise ReslstmError(f"the training set is empty: {path} has no cuts")
+    return cuts
+
+
+def pool_cuts(by_mic: dict[str, CutSet]) -> CutSet:
+    """The training cuts of every microphone condition in one set. Pooled, each cut id gets its
+    microphone as a suffix (``ES2002a-0_sdm``): the same segment from two microphones stays two
+    cuts."""
+    if len(by_mic) == 1:
+        return next(iter(by_mic.values()))
+    renamed = (cuts.modify_ids(lambda i, mic=mic: f"{i}_{mic}") for mic, cuts in by_mic.items())
+    return CutSet.from_cuts(itertools.chain.from_iterable(renamed))
 
 
 def estimate_batches(cuts: CutSet, max_duration: float, world_size: int) -> int:
