@@ -68,9 +68,9 @@ class Tokenizer(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class CharTokenizer:
-    """Maps normalised transcripts to character token ids and back."""
+class _TokenIds:
+    """What every token set has in common: the CTC blank at id 0 and the beam search's silence
+    token at id 1."""
 
     tokens: tuple[str, ...]
 
@@ -83,16 +83,23 @@ class CharTokenizer:
         return 1
 
     @property
+    def vocab_size(self) -> int:
+        return len(self.tokens)
+
+
+@dataclass(frozen=True)
+class CharTokenizer(_TokenIds):
+    """Maps normalised transcripts to character token ids and back."""
+
+    tokens: tuple[str, ...]
+
+    @property
     def word_start(self) -> str:
         return ""
 
     @cached_property
     def _index(self) -> dict[str, int]:
         return {tok: i for i, tok in enumerate(self.tokens)}
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.tokens)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> CharTokenizer:
@@ -133,7 +140,7 @@ class CharTokenizer:
         return ids
 
 
-class BpeTokenizer:
+class BpeTokenizer(_TokenIds):
     """Maps normalised transcripts to the pieces of a sentencepiece model and back."""
 
     def __init__(self, model: bytes) -> None:
@@ -156,20 +163,8 @@ class BpeTokenizer:
             raise ReslstmError(f"{path}: {e}; redo stage 2 (tokens) with force=true") from e
 
     @property
-    def blank_id(self) -> int:
-        return 0
-
-    @property
-    def sep_id(self) -> int:
-        return 1
-
-    @property
     def word_start(self) -> str:
         return WORD_START
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.tokens)
 
     def encode(self, text: str) -> list[int]:
         """Piece ids of ``text``; characters no piece covers (``<unk>``) are dropped."""
