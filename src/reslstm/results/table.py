@@ -43,8 +43,9 @@ SCORING_NOTE = (  # .format(table=...): the paper's table compared against
     '"all" column instead). A segment is *overlapped* when a segment of another speaker in '
     "the same meeting intersects it in time (from the split's supervisions), *non-overlapped* "
     "otherwise; the paper reports WER on both. The paper scored with asclite (shown below with "
-    "meeteval, per meeting) and trained hybrid senone models where ours are CTC character "
-    "models: compare the *shape* (relative changes), not absolute WERs."
+    "meeteval, per meeting) and trained hybrid senone models where ours are CTC models over "
+    "characters (BPE pieces in `_bpe<N>` rows): compare the *shape* (relative changes), not "
+    "absolute WERs."
 )
 PAPER_SOURCE = (
     "Paper: Kim, El-Khamy & Lee, *Residual LSTM: Design of a Deep Recurrent Architecture for "
