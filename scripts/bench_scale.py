@@ -343,6 +343,7 @@ def plot(results: list[SizeResult], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     xs = [r.train_hours for r in results]
     panels = [("wall_s", "wall time (s)"), ("peak_tree_mb", "peak memory, process tree (MB)"),
@@ -368,6 +369,10 @@ def plot(results: list[SizeResult], path: Path) -> None:
         ax.set(xscale="log", yscale="log", xlabel="hours of training audio", ylabel=label)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
+    for ax in axes:  # the measured sizes as plain numbers, not crowded powers of ten
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(xs))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     fig.suptitle("reslstm: cost by hours of training audio (scripts/bench_scale.py)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
