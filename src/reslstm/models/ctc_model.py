@@ -18,11 +18,20 @@ class CTCModel(nn.Module):
         self.encoder = encoder
         self.output = nn.Linear(encoder.output_size, vocab_size)
 
-    def forward(self, feats: Tensor, feat_lens: Tensor) -> tuple[Tensor, Tensor]:
-        """Return ``(log_probs [B, T', V], out_lens [B])``; frames past ``out_lens`` are padding."""
+    def forward(
+        self, feats: Tensor, feat_lens: Tensor, taps: tuple[int, ...] = ()
+    ) -> tuple[Tensor, Tensor]:
+        """Return ``(log_probs [B, T', V], out_lens [B])``; frames past ``out_lens`` are padding.
+
+        With ``taps`` (layer numbers from 1), ``log_probs`` is ``[len(taps) + 1, B, T', V]``: the
+        shared output layer applied to each tapped layer's output, then to the top layer's
+        (intermediate CTC, :mod:`reslstm.train.interctc`).
+        """
         x, lens = self.frontend(feats, feat_lens)
-        x = self.encoder(x, lens)
-        return torch.log_softmax(self.output(x), dim=-1), lens
+        if not taps:
+            return torch.log_softmax(self.output(self.encoder(x, lens)), dim=-1), lens
+        outputs = torch.stack(self.encoder.layer_outputs(x, lens, taps))
+        return torch.log_softmax(self.output(outputs), dim=-1), lens
 
     def set_cmvn(self, mean: Tensor, std: Tensor) -> None:
         """Store global feature statistics (``[F]`` each) in the model's buffers."""

@@ -161,12 +161,20 @@ class LSTMStack(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         """``x``: ``[B, T, F]``, ``lengths``: ``[B]`` -> ``[B, T, D * n_p]`` (zero past lengths)."""
+        return self.layer_outputs(x, lengths, ())[-1]
+
+    def layer_outputs(self, x: Tensor, lengths: Tensor, taps: tuple[int, ...]) -> list[Tensor]:
+        """The outputs of the layers numbered (from 1) in ``taps``, then the top layer's output,
+        each in :meth:`forward`'s layout."""
         pad = Padding.from_lengths(lengths, x.shape[1], x.device)
         x = x.transpose(0, 1)
         lower_cells: list[Tensor] | None = None
+        outputs: list[Tensor] = []
         for index, layer in enumerate(self.layers):
             if index > 0:
                 x = self.dropout(x)  # dropout between layers only
             x, cells = layer(x, lower_cells if self.cell == "highway" else None, pad)
             lower_cells = cells
-        return x.transpose(0, 1)
+            if index + 1 in taps:
+                outputs.append(x.transpose(0, 1))
+        return [*outputs, x.transpose(0, 1)]

@@ -34,6 +34,7 @@ from reslstm.train.distributed import (
     init_distributed,
     shutdown,
 )
+from reslstm.train.interctc import interctc_layers, interctc_loss
 from reslstm.train.monitor import add_grad_norm_layout, peak_memory_mb
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Trainer:
         if self.dist.enabled:  # same initial weights everywhere, then per-rank dropout streams
             seed_everything(cfg.seed + self.dist.rank)
         self.state = TrainState()
+        self.taps = interctc_layers(self.parts.model_cfg["num_layers"], self.tcfg.interctc_every)
         self.amp = self.tcfg.amp and self.device.type == "cuda"
         self.writer: SummaryWriter | None = None
 
@@ -219,8 +221,12 @@ class Trainer:
         feats = batch["feats"].to(self.device)
         feat_lens = batch["feat_lens"].to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            log_probs, out_lens = self.ddp_model(feats, feat_lens)
-        loss = self._ctc_loss(log_probs, out_lens, batch)
+            log_probs, out_lens = self.ddp_model(feats, feat_lens, self.taps)
+        if self.taps:  # [len(taps) + 1, B, T', V]: the tapped layers', then the top's
+            losses = [self._ctc_loss(lp, out_lens, batch) for lp in log_probs]
+            loss = interctc_loss(losses[-1], losses[:-1], self.tcfg.interctc_weight)
+        else:
+            loss = self._ctc_loss(log_probs, out_lens, batch)
         self.optimizer.zero_grad(set_to_none=True)
         frames = int(batch["feat_lens"].sum())
         finite = all_true(bool(torch.isfinite(loss)), self.dist)

@@ -1,0 +1,29 @@
+"""Intermediate CTC (Lee & Watanabe, ICASSP 2021): the CTC loss on lower layers' outputs too.
+
+The model's one output layer also reads every ``train.interctc_every``-th layer below the top;
+training minimises ``(1 - w) * L_top + w * mean(L_tapped)`` with ``w = train.interctc_weight``.
+The dev loss, the stopping rule and decoding use the top layer only. Why the recipe needs it:
+docs/training.md.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+
+def interctc_layers(num_layers: int, every: int) -> tuple[int, ...]:
+    """Layers (numbered from 1) whose outputs get a CTC loss: every ``every``-th below the top.
+
+    >>> interctc_layers(10, 3), interctc_layers(5, 3), interctc_layers(3, 3), interctc_layers(10, 0)
+    ((3, 6, 9), (3,), (), ())
+    """
+    if every < 0:
+        raise ValueError(f"train.interctc_every must be >= 0, got {every}")
+    return tuple(range(every, num_layers, every)) if every else ()
+
+
+def interctc_loss(top: Tensor, tapped: list[Tensor], weight: float) -> Tensor:
+    """``(1 - weight) * top + weight * mean(tapped)``; just ``top`` when nothing is tapped."""
+    if not tapped:
+        return top
+    return (1 - weight) * top + weight * sum(tapped) / len(tapped)
