@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from reslstm.ctc import ctc_loss
+from reslstm.errors import ReslstmError
 from reslstm.models import build_model
+from reslstm.train.build import build_training
 from reslstm.train.interctc import interctc_layers, interctc_loss
 from reslstm.train.trainer import Trainer
 from tests.helpers import tiny_training
@@ -32,12 +34,20 @@ SMALL = {"cell_dim": 16, "proj_dim": 8, "dropout": 0.0, "subsampling": 2}
     ],
 )
 def test_tapped_layers_lie_below_the_top(layers: int, every: int, taps: tuple[int, ...]) -> None:
-    assert interctc_layers(layers, every) == taps
+    assert interctc_layers(layers, every, 0.5) == taps
 
 
-def test_negative_period_is_refused() -> None:
-    with pytest.raises(ValueError, match="interctc_every must be >= 0"):
-        interctc_layers(10, -1)
+@pytest.mark.parametrize(
+    ("every", "weight", "message"),
+    [
+        (-1, 0.5, "interctc_every must be >= 0"),
+        (3, 1.0, "interctc_weight must be in"),
+        (3, -0.1, "interctc_weight must be in"),
+    ],
+)
+def test_bad_settings_are_refused(every: int, weight: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        interctc_layers(10, every, weight)
 
 
 def test_loss_weights_top_against_mean_of_tapped() -> None:
@@ -59,6 +69,16 @@ def test_tapped_output_is_that_of_the_truncated_stack(cell: str, model_config) -
     assert tapped.shape == (2, *top.shape) and torch.equal(out_lens, top_lens)
     torch.testing.assert_close(tapped[-1], top)
     torch.testing.assert_close(tapped[0], cut(feats, lens)[0])
+
+
+@pytest.mark.slow
+def test_bad_setting_is_one_line_before_anything_is_written(
+    tiny_prepared: Path, tmp_path: Path, tiny_config
+) -> None:
+    cfg = tiny_config(*tiny_training(tiny_prepared, tmp_path)[1:], "train.interctc_weight=1")
+    with pytest.raises(ReslstmError, match=r"^train.interctc_weight must be in \[0, 1\), got 1"):
+        build_training(cfg, torch.device("cpu"))
+    assert not (tmp_path / "mini_tiny_sdm").exists()
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ from reslstm.layout import Layout, require, require_done
 from reslstm.models import CTCModel, build_model
 from reslstm.runtime import seed_everything
 from reslstm.tokens import Tokenizer, load_tokenizer
+from reslstm.train.interctc import interctc_layers
 from reslstm.train.schedule import LRSchedule
 
 
@@ -34,6 +35,7 @@ class Training:
     model_cfg: dict[str, Any]  # the resolved ``model`` config, stored in every checkpoint
     input_dim: int
     model: CTCModel  # on the device, CMVN set
+    interctc_layers: tuple[int, ...]  # layers with an intermediate CTC loss (train/interctc.py)
     train_cuts: CutSet  # filtered to what CTC can learn from
     dev_cuts: CutSet
     dataset: CTCBatches
@@ -69,6 +71,7 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     try:
         model = build_model(model_cfg, input_dim, tokenizer.vocab_size)
+        taps = interctc_layers(model_cfg["num_layers"], t.interctc_every, t.interctc_weight)
     except ValueError as e:
         raise ReslstmError(str(e)) from e
     model.set_cmvn(*cmvn)
@@ -93,6 +96,7 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
         model_cfg=model_cfg,
         input_dim=input_dim,
         model=model,
+        interctc_layers=taps,
         train_cuts=train_cuts,
         dev_cuts=dev_cuts,
         dataset=CTCBatches(

@@ -11,14 +11,18 @@ from __future__ import annotations
 from torch import Tensor
 
 
-def interctc_layers(num_layers: int, every: int) -> tuple[int, ...]:
+def interctc_layers(num_layers: int, every: int, weight: float) -> tuple[int, ...]:
     """Layers (numbered from 1) whose outputs get a CTC loss: every ``every``-th below the top.
 
-    >>> interctc_layers(10, 3), interctc_layers(5, 3), interctc_layers(3, 3), interctc_layers(10, 0)
-    ((3, 6, 9), (3,), (), ())
+    Raises ``ValueError`` for a negative ``every`` or a ``weight`` outside [0, 1).
+
+    >>> [interctc_layers(n, k, 0.5) for n, k in ((10, 3), (5, 3), (3, 3), (10, 0))]
+    [(3, 6, 9), (3,), (), ()]
     """
     if every < 0:
         raise ValueError(f"train.interctc_every must be >= 0, got {every}")
+    if not 0 <= weight < 1:
+        raise ValueError(f"train.interctc_weight must be in [0, 1), got {weight}")
     return tuple(range(every, num_layers, every)) if every else ()
 
 

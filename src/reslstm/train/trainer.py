@@ -34,7 +34,7 @@ from reslstm.train.distributed import (
     init_distributed,
     shutdown,
 )
-from reslstm.train.interctc import interctc_layers, interctc_loss
+from reslstm.train.interctc import interctc_loss
 from reslstm.train.monitor import add_grad_norm_layout, peak_memory_mb
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Trainer:
         if self.dist.enabled:  # same initial weights everywhere, then per-rank dropout streams
             seed_everything(cfg.seed + self.dist.rank)
         self.state = TrainState()
-        self.taps = interctc_layers(self.parts.model_cfg["num_layers"], self.tcfg.interctc_every)
+        self.taps = self.parts.interctc_layers
         self.amp = self.tcfg.amp and self.device.type == "cuda"
         self.writer: SummaryWriter | None = None
 
