@@ -95,7 +95,9 @@ def test_kill_mid_epoch_then_resume_matches_uninterrupted_run(
 
 
 def test_ddp_two_processes_on_cpu(tiny_prepared: Path, tmp_path: Path) -> None:
-    out = finish(train(tiny_training(tiny_prepared, tmp_path, "train.max_epochs=1"), nproc=2))
+    # with an intermediate CTC loss on layer 1: the tapped forward goes through DDP too
+    args = tiny_training(tiny_prepared, tmp_path, "train.max_epochs=1", "train.interctc_every=1")
+    out = finish(train(args, nproc=2))
     run_dir = next(tmp_path.glob("mini_tiny_sdm/*_L2"))
     summary = json.loads((run_dir / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] > 0
