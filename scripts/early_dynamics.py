@@ -7,10 +7,11 @@ directory, and every ``--every`` steps prints one line per quantity for each lay
 its output h and of its cell state c on a fixed dev batch, the fraction of cells with
 |tanh(c)| > 0.99 (saturated), the mean CTC blank posterior, and the gradient norm of each
 layer's parameters at that step. docs/training.md uses it to show where the 10-layer plain
-stack loses its gradient:
+stack loses its gradient without intermediate CTC (which the recipe now adds to deep stacks):
 
-    python scripts/early_dynamics.py model=plain_lstm model.num_layers=10
-    python scripts/early_dynamics.py --steps 60 model=residual_lstm model.num_layers=10
+    python scripts/early_dynamics.py model=plain_lstm model.num_layers=10 train.interctc_every=0
+    python scripts/early_dynamics.py --steps 60 model=residual_lstm model.num_layers=10 \
+        train.interctc_every=0
 """
 
 from __future__ import annotations
