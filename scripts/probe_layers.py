@@ -14,15 +14,16 @@ import argparse
 from pathlib import Path
 
 import torch
+from lhotse.dataset import DynamicCutSampler
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
-from reslstm.batches import make_sampler
+from reslstm.batches import CTCBatches, load_cuts
 from reslstm.checkpoint import load_trained_model
 from reslstm.ctc import greedy_decode, text_of
-from reslstm.layout import RunDir
+from reslstm.layout import Layout, RunDir, require
 from reslstm.scoring import score
-from reslstm.train.build import build_training
+from reslstm.tokens import load_tokenizer
 
 
 def main() -> None:
@@ -31,17 +32,19 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
     args = parser.parse_args()
     cfg = OmegaConf.load(RunDir(args.run_dir).config)
-    parts = build_training(cfg, torch.device("cpu"))  # the run's dev cuts, batches and tokens
-    model = load_trained_model(args.run_dir, args.checkpoint)
+    layout = Layout.of(cfg)
+    tokenizer = load_tokenizer(cfg.lang.tokens, layout.lang)
+    dev = load_cuts(require(layout.fbank.cuts("dev"), 1))
+    model = load_trained_model(args.run_dir, args.checkpoint)  # CMVN is in its buffers
     layers = tuple(range(1, cfg.model.num_layers))
     refs: dict[str, str] = {}
     hyps: list[dict[str, str]] = [{} for _ in range(len(layers) + 1)]
-    sampler = make_sampler(parts.dev_cuts, cfg.train, epoch=0, seed=0)
+    sampler = DynamicCutSampler(dev, max_duration=cfg.train.max_duration, shuffle=False)
     with torch.no_grad():
-        for batch in DataLoader(parts.dataset, sampler=sampler, batch_size=None):
+        for batch in DataLoader(CTCBatches(tokenizer), sampler=sampler, batch_size=None):
             log_probs, lens = model(batch["feats"], batch["feat_lens"], layers)
             for layer_hyps, lp in zip(hyps, log_probs, strict=True):
-                words = greedy_decode(lp, lens, parts.tokenizer)
+                words = greedy_decode(lp, lens, tokenizer)
                 for uid, text, hyp in zip(batch["ids"], batch["texts"], words, strict=True):
                     refs[uid], layer_hyps[uid] = text, text_of(hyp)
     for layer, layer_hyps in enumerate(hyps, start=1):

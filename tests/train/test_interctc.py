@@ -86,7 +86,7 @@ def test_trainer_minimises_the_combined_loss(tiny_prepared: Path, tmp_path: Path
     overrides = tiny_training(tiny_prepared, tmp_path)[1:]
     cfg = tiny_config(*overrides, "model.num_layers=3", "model.dropout=0", "train.interctc_every=1")
     trainer = Trainer(cfg)
-    assert trainer.taps == (1, 2)
+    assert trainer.parts.interctc_layers == (1, 2)
     batch = next(iter(trainer._epoch_loader()))
     with torch.no_grad():
         log_probs, lens = trainer.model(batch["feats"], batch["feat_lens"], (1, 2))

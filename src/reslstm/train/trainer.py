@@ -106,7 +106,6 @@ class Trainer:
         if self.dist.enabled:  # same initial weights everywhere, then per-rank dropout streams
             seed_everything(cfg.seed + self.dist.rank)
         self.state = TrainState()
-        self.taps = self.parts.interctc_layers
         self.amp = self.tcfg.amp and self.device.type == "cuda"
         self.writer: SummaryWriter | None = None
 
@@ -221,12 +220,11 @@ class Trainer:
         feats = batch["feats"].to(self.device)
         feat_lens = batch["feat_lens"].to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            log_probs, out_lens = self.ddp_model(feats, feat_lens, self.taps)
-        if self.taps:  # [len(taps) + 1, B, T', V]: the tapped layers', then the top's
-            losses = [self._ctc_loss(lp, out_lens, batch) for lp in log_probs]
-            loss = interctc_loss(losses[-1], losses[:-1], self.tcfg.interctc_weight)
-        else:
-            loss = self._ctc_loss(log_probs, out_lens, batch)
+            log_probs, out_lens = self.ddp_model(feats, feat_lens, self.parts.interctc_layers)
+        # one [B, T', V] per layer with a loss: the tapped layers', then the top's
+        per_layer = log_probs if self.parts.interctc_layers else log_probs.unsqueeze(0)
+        losses = [self._ctc_loss(lp, out_lens, batch) for lp in per_layer]
+        loss = interctc_loss(losses[-1], losses[:-1], self.tcfg.interctc_weight)
         self.optimizer.zero_grad(set_to_none=True)
         frames = int(batch["feat_lens"].sum())
         finite = all_true(bool(torch.isfinite(loss)), self.dist)
