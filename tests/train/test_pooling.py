@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from lhotse import CutSet
+from lhotse.testing.dummies import dummy_cut
 
 from reslstm.batches import filter_trainable, load_cuts
+from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
 from reslstm.layout import Layout
-from reslstm.train.build import build_training
+from reslstm.train.build import build_training, monitor_subset
 from reslstm.train.trainer import Trainer
 from tests.helpers import run_stage, tiny_training
 
@@ -76,3 +79,12 @@ def test_speed_perturbation_and_spec_augment_on_pooled_cuts(
     assert summary["steps"] > 0 and summary["bad_batches"] == 0
     run = tmp_path / "exp" / "mini_tiny_sdm+ihm" / "residual_lstm_L2"
     assert (run / "checkpoints" / "best.pt").is_file()
+
+
+def test_the_stopping_rule_reads_every_nth_dev_cut_in_id_order() -> None:
+    """train.dev_monitor_every: the per-epoch dev subset spans every meeting of dev."""
+    cuts = CutSet.from_cuts(dummy_cut(i) for i in (5, 3, 0, 4, 1, 2, 6))
+    assert [c.id for c in monitor_subset(cuts, 3)] == [dummy_cut(i).id for i in (0, 3, 6)]
+    assert len(monitor_subset(cuts, 1)) == 7
+    with pytest.raises(ReslstmError, match="train.dev_monitor_every must be >= 1, got 0"):
+        monitor_subset(cuts, 0)

@@ -37,10 +37,18 @@ class Training:
     model: CTCModel  # on the device, CMVN set
     interctc_layers: tuple[int, ...]  # layers with an intermediate CTC loss (train/interctc.py)
     train_cuts: CutSet  # filtered to what CTC can learn from
-    dev_cuts: CutSet
+    dev_cuts: CutSet  # the per-epoch monitoring subset (train.dev_monitor_every)
     dataset: CTCBatches
     optimizer: torch.optim.Optimizer
     schedule: LRSchedule
+
+
+def monitor_subset(cuts: CutSet, every: int) -> CutSet:
+    """Every ``every``-th cut in id order: the dev cuts the stopping rule reads after each epoch
+    (``train.dev_monitor_every``; decoding and scoring use all of dev)."""
+    if every < 1:
+        raise ReslstmError(f"train.dev_monitor_every must be >= 1, got {every}")
+    return CutSet.from_cuts(sorted(cuts, key=lambda c: c.id)[::every])
 
 
 def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -> Training:
@@ -89,6 +97,7 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
     )
     dev_path = cuts_path(layout, "dev")
     dev_cuts = filter_trainable(load_cuts(dev_path), tokenizer, out_frames, dev_path, shift)
+    dev_cuts = monitor_subset(dev_cuts, t.dev_monitor_every)
     batches_per_epoch = estimate_batches(train_cuts, t.max_duration, world_size)
     return Training(
         layout=layout,
