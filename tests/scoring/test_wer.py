@@ -76,6 +76,7 @@ def test_write_scores(tmp_path: Path) -> None:
         "0",
         "1",
         "",
+        "",
         "THE CAT SAT",
         "THE BAT SAT DOWN",
     ]

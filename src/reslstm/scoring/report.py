@@ -42,13 +42,18 @@ def summary_json(scores: Scores) -> dict[str, float | int | None]:
     }
 
 
-def per_utt_tsv(scores: Scores) -> str:
-    """One row per reference utterance, sorted by id."""
-    rows = ["id\tref_words\terrors\tsub\tdel\tins\tnote\tref\thyp"]
+def per_utt_tsv(scores: Scores, overlapped: Mapping[str, bool] | None = None) -> str:
+    """One row per reference utterance, sorted by id; ``overlapped`` is 1 or 0 where
+    ``overlapped`` (cut id -> flag) knows the segment, empty otherwise. Stage 6's bootstrap
+    resamples these rows (results/bootstrap.py)."""
+    rows = ["id\tref_words\terrors\tsub\tdel\tins\tnote\toverlapped\tref\thyp"]
+    flags = overlapped or {}
     for u in scores.utts:
-        w = u.words
+        w, flag = u.words, flags.get(u.id)
+        over = "" if flag is None else str(int(flag))
         rows.append(
-            f"{u.id}\t{w.ref_len}\t{w.errors}\t{w.sub}\t{w.dels}\t{w.ins}\t{u.note}\t{u.ref}\t{u.hyp}"
+            f"{u.id}\t{w.ref_len}\t{w.errors}\t{w.sub}\t{w.dels}\t{w.ins}\t{u.note}\t{over}"
+            f"\t{u.ref}\t{u.hyp}"
         )
     return "\n".join(rows) + "\n"
 
@@ -79,15 +84,16 @@ def write_scores(
     out_dir: str | Path,
     subsets: Mapping[str, Scores] | None = None,
     other_methods: Mapping[str, Any] | None = None,
+    overlapped: Mapping[str, bool] | None = None,
 ) -> None:
     """Write ``per_utt.tsv``, ``errors.txt``, ``wer`` and ``scores.json`` into ``out_dir``.
 
     ``subsets`` (e.g. overlapped / non-overlapped segments) go into ``scores.json`` under
     their names, each with the same keys as the whole set; ``other_methods`` (asclite,
-    meeteval) under theirs.
+    meeteval) under theirs; ``overlapped`` (cut id -> flag) marks the rows of ``per_utt.tsv``.
     """
     out = DecodeDir(Path(out_dir))
-    atomic_write_text(out.per_utt, per_utt_tsv(scores))
+    atomic_write_text(out.per_utt, per_utt_tsv(scores, overlapped))
     atomic_write_text(out.errors, errors_text(scores))
     atomic_write_text(
         out.wer, f"{kaldi_line('WER', scores.words)} {kaldi_line('CER', scores.chars)}\n"

@@ -62,7 +62,7 @@ def score_decode(out: DecodeDir, stm: Path, flags: dict[str, bool], cfg: DictCon
     meeting = meeting_scores(
         stm, out.ctm, out.seglst, sc.methods, sc.asclite_overlap_limit, sc.meeteval_collar
     )
-    write_scores(scores, out.path, subsets, meeting)
+    write_scores(scores, out.path, subsets, meeting, overlapped=flags)
     line = out.wer.read_text().strip()
     for name, wer in meeting_wers(meeting).items():
         line += f" %WER[{name}] {wer:.2f}"
