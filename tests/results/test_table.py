@@ -28,7 +28,9 @@ def make_run(
     tag: str = "",
     seed: int = 42,
 ) -> None:
-    """A finished run; overlapped WER is 1.2x and non-overlapped 0.9x the overall WER."""
+    """A finished run; overlapped WER is 1.2x and non-overlapped 0.9x the overall WER, and its
+    ``per_utt.tsv`` has 3 overlapped and 9 non-overlapped segments of 1,000 words each (the
+    non-overlapped ones at that WER, to 0.1 %)."""
     run = root / f"{model}_L{layers}{tag}"
     summary = {"model": model, "num_layers": layers, "num_params": params, "seed": seed}
     summary |= {"train_time_s": 5400.0, "epochs": 2, "steps": 100, "best_dev_loss": 1.0}
@@ -44,6 +46,12 @@ def make_run(
         subsets = {"overlapped": {"wer": 1.2 * wer, "num_utts": 3}}
         subsets["non_overlapped"] = {"wer": 0.9 * wer, "num_utts": 9}
         (out / "scores.json").write_text(json.dumps({"wer": wer, "cer": wer / 2} | subsets))
+        errors = [round(12 * wer)] * 3 + [round(9 * wer)] * 9
+        rows = [
+            f"u{i:02d}\t1000\t{e}\t{e}\t0\t0\t\t{int(i < 3)}\tA\tB" for i, e in enumerate(errors)
+        ]
+        header = "id\tref_words\terrors\tsub\tdel\tins\tnote\toverlapped\tref\thyp\n"
+        (out / "per_utt.tsv").write_text(header + "\n".join(rows) + "\n")
 
 
 def test_collect_runs_tolerates_missing_pieces(tmp_path: Path) -> None:
@@ -93,8 +101,14 @@ def test_write_results_table_paper_figures_and_plots(tmp_path: Path) -> None:
     assert "| plain_lstm | 3 | 10.00 M | 2 | 60.0 / – / – | – / – / – | 30.0 | – |" in greedy_table
     # The claims, checked on the non-overlapped WER: plain 10 vs 3 holds on dev and test.
     claims = text.split("## The paper's claims")[1]
-    assert "| plain 10 layers worse than plain 3 | +13.7 % | +12.0 % | ✓ | +14.0 % | ✓ |" in claims
-    assert "| residual 5 layers no worse than residual 3 | -1.2 % | – | – | – | – |" in claims
+    assert (
+        "| plain 10 layers worse than plain 3 | +13.7 % | +12.0 % | plain 10 vs 3: [+12.0, +12.0] "
+        "% | ✓ | +14.0 % | plain 10 vs 3: [+14.1, +14.1] % | ✓ |" in claims
+    )
+    assert (
+        "| residual 5 layers no worse than residual 3 | -1.2 % | – | – | – | – | – | – |" in claims
+    )
+    assert "paired bootstrap over the non-overlapped segments" in claims
     assert "asclite" in text and "jiwer" in text and "overlapped" in text
 
 
@@ -119,7 +133,8 @@ def test_untrained_runs_are_flagged_and_fail_their_claims(tmp_path: Path) -> Non
     row = next(r for r in text.splitlines() if r.startswith("| plain_lstm | 10 |"))
     assert "2 (untrained)" in row and "| untrained |" in row
     assert (
-        "| plain 10 layers worse than plain 3 | +13.7 % | untrained: plain_lstm L10 | ✗ |" in text
+        "| plain 10 layers worse than plain 3 | +13.7 % | untrained: plain_lstm L10 | – | ✗ |"
+        in text
     )
 
 
@@ -132,7 +147,11 @@ def test_seed_runs_give_mean_and_std_and_claims_held_per_seed(tmp_path: Path) ->
     assert "## Over 2 seeds (1, 42)" in text
     row = next(r for r in text.splitlines() if r.startswith("| plain_lstm | 10 | 2 |"))
     assert "| 57.0 ± 1.4 |" in row
-    assert "| plain 10 layers worse than plain 3 | 2/2 | 2/2 |" in text
+    pooled = (
+        "| plain 10 layers worse than plain 3 | 2/2 | +11.8 % | plain 10 vs 3: [+11.5, +12.0] % "
+    )
+    assert pooled + "| ✓ | 2/2 |" in text  # pooled over seeds: 51.3 vs 45.9
+    assert "over the non-overlapped seeds (2) and segments, two-level" in text
     # seed runs stay out of the main table
     assert "_seed1 |" not in text
 
@@ -159,10 +178,10 @@ def test_pooled_runs_are_tabulated_against_table_2(tmp_path: Path) -> None:
     row = next(r for r in rows if r.startswith("| highway_lstm | 10 |"))
     assert "52.1 / 43.4" in row and "| plain_lstm |" not in text
     claims = text.split("## The paper's claims, checked (Table 2,")[1]
-    assert "| residual 10 layers the best of the six | 39.3 % | – | – | – | – |" in claims
+    assert "| residual 10 layers the best of the six | 39.3 % | – | – | – | – | – | – |" in claims
     assert "| residual 10 layers no worse than residual 3 | -6.2 % |" in claims
-    assert "| ✓ | -4.1 % | ✓ |" in claims  # test: 47.0 vs 49.0
-    assert "| highway 10 layers worse than highway 3 | +2.6 % | – | – | – | – |" in claims
-    assert "of 5 claims hold on test" in claims and "Table 2; AMI SDM + IHM pooled" in text
+    assert "| ✓ | -4.1 % | residual 10 vs 3: [-4.1, -4.1] % | ✓ |" in claims  # 47.0 vs 49.0
+    assert "| highway 10 layers worse than highway 3 | +2.6 % | – | – | – | – | – | – |" in claims
+    assert "of 5 on test" in claims and "Table 2; AMI SDM + IHM pooled" in text
     assert "| plain 10 layers" not in text  # Table 1's claims stay in Table 1's results
     assert "## Table 1" in write_results(tmp_path / "elsewhere")

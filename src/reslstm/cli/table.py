@@ -7,6 +7,7 @@ from reslstm.data.mics import training_mics
 from reslstm.layout import Layout
 from reslstm.results import write_results
 from reslstm.results.claims import TABLE1, TABLE2
+from reslstm.results.verdicts import BootstrapConfig
 
 
 @stage_entry
@@ -21,6 +22,9 @@ def main(cfg: DictConfig) -> None:
         learning_cer=cfg.train.learning_cer,
         primary=cfg.score.primary,
         paper=paper,
+        boot=BootstrapConfig(
+            cfg.score.bootstrap_samples, cfg.score.bootstrap_seed, cfg.score.confidence
+        ),
     )
     print(text)
     print(f"(written to {results.table}, plots beside it)")

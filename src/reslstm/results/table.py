@@ -18,7 +18,6 @@ from reslstm.results.claims import (
     TABLE1,
     Claim,
     PaperTable,
-    check_claims,
     rel,
 )
 from reslstm.results.grad_flow import (
@@ -29,6 +28,7 @@ from reslstm.results.grad_flow import (
 )
 from reslstm.results.plots import plot_dev_loss, plot_wer_by_depth
 from reslstm.results.runs import RunResult, collect_runs
+from reslstm.results.verdicts import DEFAULT_BOOTSTRAP, BootstrapConfig, grid_claims
 
 METHODS = {
     "greedy": "greedy CTC best path, no LM",
@@ -212,34 +212,45 @@ def _segment_counts(runs: list[RunResult], method: str) -> str:
 
 
 def _grid_claims(
-    runs: dict[Key, RunResult], split: str, method: str, learning_cer: float, paper: PaperTable
+    grids: list[dict[Key, RunResult]],
+    split: str,
+    method: str,
+    learning_cer: float,
+    paper: PaperTable,
+    boot: BootstrapConfig | None,
 ) -> list[Claim]:
+    """The claims on one grid (its own WERs), or pooled over several seeds' grids (the WERs
+    pooled over seeds), with bootstrap intervals when ``boot`` is given."""
     cells = paper.cells
-    wer = {c: wer_of(runs.get((c[0], "", c[1])), split, method, "non_overlapped") for c in cells}
-    params = {
-        c: runs[(c[0], "", c[1])].summary.get("num_params")
-        for c in cells
-        if (c[0], "", c[1]) in runs
-    }
-    untrained = frozenset(
-        c for c in cells if is_untrained(runs.get((c[0], "", c[1])), learning_cer)
-    )
-    return check_claims(wer, params, untrained, paper)
+    by_cell = [{c: g[(c[0], "", c[1])] for c in cells if (c[0], "", c[1]) in g} for g in grids]
+    wer = None
+    if len(grids) == 1:
+        wer = {c: wer_of(by_cell[0].get(c), split, method, "non_overlapped") for c in cells}
+    params = {c: r.summary.get("num_params") for c, r in by_cell[0].items()}
+    untrained = frozenset(c for g in by_cell for c in cells if is_untrained(g.get(c), learning_cer))
+    return grid_claims(by_cell, split, method, wer, params, untrained, paper, boot)
 
 
 def _claims_table(
-    runs: dict[Key, RunResult], method: str, learning_cer: float, paper: PaperTable
+    runs: dict[Key, RunResult],
+    method: str,
+    learning_cer: float,
+    paper: PaperTable,
+    boot: BootstrapConfig | None,
 ) -> list[str]:
-    dev, test = (_grid_claims(runs, s, method, learning_cer, paper) for s in EVAL_SPLITS)
+    dev, test = (_grid_claims([runs], s, method, learning_cer, paper, boot) for s in EVAL_SPLITS)
     lines = [
         f"## The paper's claims, checked ({paper.name}, non-overlapped WER, `{method}`)",
         "",
-        "| Claim | Paper | Dev | | Test | |",
-        "|---|--:|--:|:-:|--:|:-:|",
+        "| Claim | Paper | Dev | Dev 95 % interval | | Test | Test 95 % interval | |",
+        "|---|--:|--:|--:|:-:|--:|--:|:-:|",
     ]
     for d, t in zip(dev, test, strict=True):
-        lines.append(f"| {d.text} | {d.paper} | {d.ours} | {d.mark} | {t.ours} | {t.mark} |")
-    held = sum(c.holds is True for c in test)
+        lines.append(
+            f"| {d.text} | {d.paper} | {d.ours} | {d.interval or MISSING} | {d.mark} "
+            f"| {t.ours} | {t.interval or MISSING} | {t.mark} |"
+        )
+    held = {s: sum(c.holds is True for c in cs) for s, cs in (("dev", dev), ("test", test))}
     baselines = (
         " (its −3.3 % / −2.8 % compare residual 10 layers with the *3-layer* plain and highway "
         "baselines)"
@@ -249,10 +260,40 @@ def _claims_table(
     return [
         *lines,
         "",
-        f"{held} of {len(test)} claims hold on test. Relative changes are of the non-overlapped "
+        f"Point estimates: {held['dev']} of {len(dev)} claims hold on dev, {held['test']} of "
+        f"{len(test)} on test"
+        + (f" ({_verdict_counts(dev)} on dev, {_verdict_counts(test)} on test)" if boot else "")
+        + ". Relative changes are of the non-overlapped "
         f"WER, as the paper's abstract computes them{baselines}. Parameters are compared at "
         "every depth. The choices of the recipe were made on dev; test is only reported.",
+        "",
+        _verdict_note(boot, seeds=1),
     ]
+
+
+def _verdict_counts(claims: list[Claim]) -> str:
+    marks = [c.mark for c in claims]
+    return ", ".join(f"{marks.count(m)} {m}" for m in ("✓", "≈", "✗"))
+
+
+def _verdict_note(boot: BootstrapConfig | None, seeds: int) -> str:
+    if boot is None:
+        return "✓ / ✗: the point estimates (no bootstrap intervals were computed)."
+    over = "segments" if seeds == 1 else f"seeds ({seeds}) and segments, two-level"
+    firmer = (
+        " One run's interval covers the evaluation set's sampling noise, not the training's "
+        "(seed, CPU): `recipes/seeds.sh` pools seeds for a firmer answer."
+        if seeds == 1
+        else ""
+    )
+    return (
+        f"Verdicts: ✓ the claim holds with {boot.confidence:g} % confidence, ≈ undecided (an "
+        f"interval spans the threshold), ✗ the opposite holds with {boot.confidence:g} % "
+        f"confidence. Intervals: paired bootstrap over the non-overlapped {over} "
+        f"(Bisani & Ney, ICASSP 2004; {boot.samples} draws, seed {boot.seed}); the interval "
+        "shown is that of the condition deciding the verdict (for the parameter claim, exact "
+        f"counts decide).{firmer}"
+    )
 
 
 def _mean_std(values: list[float]) -> str:
@@ -263,9 +304,14 @@ def _mean_std(values: list[float]) -> str:
 
 
 def _seed_section(
-    runs: list[RunResult], method: str, learning_cer: float, paper: PaperTable
+    runs: list[RunResult],
+    method: str,
+    learning_cer: float,
+    paper: PaperTable,
+    boot: BootstrapConfig | None,
 ) -> list[str]:
-    """Mean ± std per cell over the seeds of the grid, and in how many seeds each claim held."""
+    """Mean ± std per cell over the seeds of the grid, in how many seeds each claim held, and
+    each claim on the WERs pooled over seeds with its interval over seeds and segments."""
     grid = [r for r in runs if r.tag == "" or SEED_TAG.fullmatch(r.tag)]
     by_seed: dict[str, dict[Key, RunResult]] = defaultdict(dict)
     for r in grid:
@@ -291,20 +337,32 @@ def _seed_section(
             ]
             bad = sum(is_untrained(r, learning_cer) for r in members)
             lines.append(f"| {model} | {layers} | {len(members)} | {' | '.join(cols)} | {bad} |")
-    per_seed = {
-        seed: {s: _grid_claims(seed_runs, s, method, learning_cer, paper) for s in EVAL_SPLITS}
-        for seed, seed_runs in by_seed.items()
+    per_seed = [
+        {s: _grid_claims([grid], s, method, learning_cer, paper, None) for s in EVAL_SPLITS}
+        for grid in by_seed.values()
+    ]
+    pooled = {
+        s: _grid_claims(list(by_seed.values()), s, method, learning_cer, paper, boot)
+        for s in EVAL_SPLITS
     }
-    any_seed = next(iter(per_seed.values()))
-    lines += ["", "| Claim | Held on dev | Held on test |", "|---|--:|--:|"]
-    for i, claim in enumerate(any_seed["test"]):
-        held = {
-            s: sum(claims[s][i].holds is True for claims in per_seed.values()) for s in EVAL_SPLITS
-        }
-        lines.append(
-            f"| {claim.text} | {held['dev']}/{len(per_seed)} | {held['test']}/{len(per_seed)} |"
-        )
-    return [*lines, ""]
+    n = len(per_seed)
+    lines += [
+        "",
+        f"The claims over the {n} seeds: in how many seeds each held (point estimates), and on "
+        "the WERs pooled over seeds, with the interval over seeds and segments:",
+        "",
+        "| Claim | Held on dev | Pooled dev | Dev 95 % interval | | Held on test | Pooled test "
+        "| Test 95 % interval | |",
+        "|---|--:|--:|--:|:-:|--:|--:|--:|:-:|",
+    ]
+    for i, claim in enumerate(pooled["test"]):
+        cols = []
+        for s in EVAL_SPLITS:
+            held = sum(claims[s][i].holds is True for claims in per_seed)
+            c = pooled[s][i]
+            cols += [f"{held}/{n}", c.ours, c.interval or MISSING, c.mark]
+        lines.append(f"| {claim.text} | " + " | ".join(cols) + " |")
+    return [*lines, "", _verdict_note(boot, seeds=n), ""]
 
 
 def results_markdown(
@@ -315,12 +373,14 @@ def results_markdown(
     primary: str = "jiwer",
     grad_flow: list[GradFlow] | None = None,
     paper: PaperTable = TABLE1,
+    boot: BootstrapConfig | None = DEFAULT_BOOTSTRAP,
 ) -> str:
     """The ``RESULTS.md`` text for ``runs``; ``method`` is the main decoding method,
     ``learning_cer`` the greedy dev CER at or above which a run counts as untrained,
     ``primary`` the scoring method of the headline WER column (``score.primary``),
     ``grad_flow`` the runs' gradient flow (results/grad_flow.py), if read, and ``paper`` the
-    paper's table the runs reproduce (figures and claims)."""
+    paper's table the runs reproduce (figures and claims), ``boot`` the bootstrap settings of
+    the claims' intervals (``None``: point verdicts only)."""
     if primary not in PRIMARY:
         raise ReslstmError(f"score.primary={primary!r}: use one of {sorted(PRIMARY)}")
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
@@ -342,9 +402,9 @@ def results_markdown(
         "",
         f"![WER by depth]({PLOTS.wer_plot.name}) ![Dev loss]({PLOTS.loss_plot.name})",
         "",
-        *_seed_section(runs, method, learning_cer, paper),
+        *_seed_section(runs, method, learning_cer, paper, boot),
         *grad_flow_markdown(grad_flow or []),
-        *_claims_table(by_key, method, learning_cer, paper),
+        *_claims_table(by_key, method, learning_cer, paper, boot),
         "",
         PAPER_SOURCE.format(table=paper.name, training=paper.training),
     ]
@@ -357,9 +417,11 @@ def write_results(
     learning_cer: float = 90.0,
     primary: str = "jiwer",
     paper: PaperTable = TABLE1,
+    boot: BootstrapConfig | None = DEFAULT_BOOTSTRAP,
 ) -> str:
     """Write ``RESULTS.md``, ``wer_by_depth.png``, ``dev_loss.png`` and ``grad_flow.png`` into
-    ``corpus_exp_dir``, comparing with the paper's table ``paper``.
+    ``corpus_exp_dir``, comparing with the paper's table ``paper`` (claims' intervals with
+    ``boot``).
 
     Returns the markdown.
     """
@@ -370,6 +432,6 @@ def write_results(
     plot_dev_loss(main, out.loss_plot)
     flows = collect_grad_flow(main)
     plot_grad_flow(flows, out.grad_flow_plot)
-    text = results_markdown(runs, out.path.name, method, learning_cer, primary, flows, paper)
+    text = results_markdown(runs, out.path.name, method, learning_cer, primary, flows, paper, boot)
     atomic_write_text(out.table, text)
     return text
