@@ -141,7 +141,9 @@ def test_per_utt_rows_align_across_systems_and_subsets(tmp_path: Path) -> None:
     b = read_per_utt(
         write_per_utt(tmp_path / "b.tsv", [("u2", 5, 0, "", "0"), ("u1", 4, 3, "", "1")])
     )
-    assert set(a) == {"u1", "u2"} and a["u1"] == Segment(4, 1, True)  # empty refs are not scored
+    assert set(a) == {"u1", "u2"} and a["u1"] == Segment(
+        4, 1, True, "REF", "HYP"
+    )  # empty refs are not scored
     errors, ref = aligned_errors({"A": [a], "B": [b]})
     assert ref.tolist() == [4, 5] and errors["A"].tolist() == [[1, 2]]
     errors, ref = aligned_errors({"A": [a], "B": [b]}, overlapped=False)

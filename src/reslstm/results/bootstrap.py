@@ -34,6 +34,8 @@ class Segment:
     ref_words: int
     errors: int
     overlapped: bool | None  # None: the scorer did not know
+    ref: str = ""  # the normalised reference and hypothesis, as scored
+    hyp: str = ""
 
 
 def read_per_utt(path: Path) -> dict[str, Segment]:
@@ -52,6 +54,7 @@ def read_per_utt(path: Path) -> dict[str, Segment]:
         raise ReslstmError(f"{path}: header {header[:4]} lacks id / ref_words / errors") from e
     over = header.index("overlapped") if "overlapped" in header else None
     note = header.index("note") if "note" in header else None
+    ref, hyp = (header.index(k) if k in header else None for k in ("ref", "hyp"))
     rows: dict[str, Segment] = {}
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split("\t")
@@ -63,6 +66,8 @@ def read_per_utt(path: Path) -> dict[str, Segment]:
                 int(fields[col["ref_words"]]),
                 int(fields[col["errors"]]),
                 None if flag == "" else flag == "1",
+                fields[ref] if ref is not None else "",
+                fields[hyp] if hyp is not None and hyp < len(fields) else "",
             )
         except (IndexError, ValueError) as e:
             raise ReslstmError(f"{path}:{number}: malformed row ({e})") from e

@@ -82,6 +82,7 @@ class Condition:
     statistic: Callable[[Wers], Value]
     above: bool
     threshold: float = 0.0
+    pair: tuple[Cell, Cell] | None = None  # (new, base) when it compares two systems' WERs
 
     def holds(self, value: float) -> bool:
         return value > self.threshold if self.above else value <= self.threshold
@@ -165,11 +166,15 @@ BASELINES = (P3, H3, R3)
 
 
 def worse_than(deep: Cell, base: Cell) -> Condition:
-    return Condition(f"{_name(deep)} vs {base[1]}", rel_change(deep, base), above=True)
+    """``deep`` has a higher WER than ``base``."""
+    label = f"{_name(deep)} vs {base[1]}"
+    return Condition(label, rel_change(deep, base), above=True, pair=(deep, base))
 
 
-def no_worse_than(deep: Cell, base: Cell) -> Condition:
-    return Condition(f"{_name(deep)} vs {base[1]}", rel_change(deep, base), above=False)
+def no_worse_than(new: Cell, base: Cell, label: str = "") -> Condition:
+    """``new`` has a WER no higher than ``base``'s."""
+    label = label or f"{_name(new)} vs {base[1]}"
+    return Condition(label, rel_change(new, base), above=False, pair=(new, base))
 
 
 def _plain_deeper_worse(paper: PaperTable) -> ClaimSpec | None:
@@ -227,9 +232,7 @@ def _residual_best(paper: PaperTable) -> ClaimSpec:
     return ClaimSpec(
         f"residual 10 layers the best of the {COUNTS[len(grid)]}",
         grid,
-        tuple(
-            Condition(f"residual 10 vs {_name(c)}", rel_change(R10, c), above=False) for c in others
-        ),
+        tuple(no_worse_than(R10, c, f"residual 10 vs {_name(c)}") for c in others),
         describe,
         lambda w: f"{w[R10]:.1f} %",
     )
@@ -241,10 +244,7 @@ def _residual_below_baselines(paper: PaperTable) -> ClaimSpec | None:
     return ClaimSpec(
         "residual 10 layers below the 3-layer plain / highway baselines",
         (R10, P3, H3),
-        tuple(
-            Condition(f"residual 10 vs {_name(c)}", rel_change(R10, c), above=False)
-            for c in (P3, H3)
-        ),
+        tuple(no_worse_than(R10, c, f"residual 10 vs {_name(c)}") for c in (P3, H3)),
         lambda w: f"{_pct(rel(w[R10], w[P3]))} / {_pct(rel(w[R10], w[H3]))}",
     )
 

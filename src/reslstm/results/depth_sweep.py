@@ -18,7 +18,7 @@ from reslstm.layout import ResultsDir
 from reslstm.results.claims import PAPER_TABLE1
 from reslstm.results.grad_flow import EARLY_STEPS, GradFlow, collect_grad_flow, model_colour
 from reslstm.results.plots import _save
-from reslstm.results.runs import RunResult, collect_runs
+from reslstm.results.runs import RunResult, collect_runs, is_untrained, wer_of
 from reslstm.results.table import (
     METHODS,
     MISSING,
@@ -26,8 +26,6 @@ from reslstm.results.table import (
     UNTRAINED,
     _hours,
     _num,
-    is_untrained,
-    wer_of,
 )
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reslstm.layout import RunDir, parse_run_name
+
+SEED_TAG = re.compile(r"_seed\d+$")  # recipes/seeds.sh: the same grid with another seed
+Key = tuple[str, str, int]  # model, tag, layers
 
 
 @dataclass
@@ -80,3 +84,29 @@ def collect_runs(corpus_exp_dir: str | Path) -> list[RunResult]:
         return []
     runs = (read_run(p) for p in sorted(root.iterdir()) if not p.name.startswith("."))
     return [r for r in runs if r is not None]
+
+
+def score_at(run: RunResult | None, split: str, method: str, path: tuple[str, ...]) -> float | None:
+    """The number at ``path`` in a run's ``scores.json`` for ``split`` and ``method``."""
+    value: object = {} if run is None else run.scores.get((split, method), {})
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, (int, float)) else None
+
+
+def wer_of(
+    run: RunResult | None, split: str, method: str, subset: str | None = None, what: str = "wer"
+) -> float | None:
+    """A jiwer score of ``run`` on all segments (``subset=None``) or on one subset."""
+    return score_at(run, split, method, (what,) if subset is None else (subset, what))
+
+
+def is_untrained(run: RunResult | None, learning_cer: float) -> bool:
+    """The run never left the CTC blank plateau: its best greedy dev CER stayed at or above
+    ``learning_cer`` (the trainer's own verdict when it recorded one)."""
+    if run is None:
+        return False
+    if "learning" in run.summary:
+        return not run.summary["learning"]
+    cers = [m["dev_cer"] for m in run.metrics if m.get("dev_cer") is not None]
+    return bool(cers) and min(cers) >= learning_cer

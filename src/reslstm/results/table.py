@@ -4,19 +4,16 @@ claims checked, and the spread over seeds when the grid was trained with several
 
 from __future__ import annotations
 
-import re
-import statistics
-from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_text
 from reslstm.layout import EVAL_SPLITS, ResultsDir
 from reslstm.results.claims import (
+    MISSING,
     PAPER_DEPTHS,
-    PLAIN,
     TABLE1,
-    Claim,
     PaperTable,
     rel,
 )
@@ -27,15 +24,27 @@ from reslstm.results.grad_flow import (
     plot_grad_flow,
 )
 from reslstm.results.plots import plot_dev_loss, plot_wer_by_depth
-from reslstm.results.runs import RunResult, collect_runs
-from reslstm.results.verdicts import DEFAULT_BOOTSTRAP, BootstrapConfig, grid_claims
+from reslstm.results.runs import (
+    SEED_TAG,
+    Key,
+    RunResult,
+    collect_runs,
+    is_untrained,
+    score_at,
+    wer_of,
+)
+from reslstm.results.significance import significance_section
+from reslstm.results.verdicts import (
+    DEFAULT_BOOTSTRAP,
+    BootstrapConfig,
+    claims_table,
+    seed_section,
+)
 
 METHODS = {
     "greedy": "greedy CTC best path, no LM",
     "beam_lm": "lexicon-constrained CTC beam search with the word n-gram LM",
 }
-MISSING = "–"
-SEED_TAG = re.compile(r"_seed\d+$")  # recipes/seeds.sh: the same grid with another seed
 SCORING_NOTE = (  # .format(table=...): the paper's table compared against
     "Scoring: the {table} columns are per-segment WER/CER with jiwer on Kaldi-normalised AMI "
     "text (lhotse `normalize_text_ami`), segments with an empty reference excluded; CER counts "
@@ -56,8 +65,6 @@ PLOTS = ResultsDir(Path())  # the plots' file names, linked from RESULTS.md besi
 SUBSET_KEYS = (None, "overlapped", "non_overlapped")  # all segments, then the two subsets
 UNTRAINED = "untrained"
 
-Key = tuple[str, str, int]  # model, tag, layers
-
 
 def _num(value: float | None, spec: str, suffix: str = "") -> str:
     return MISSING if value is None else f"{value:{spec}}{suffix}"
@@ -67,13 +74,6 @@ def _hours(seconds: float | None) -> str:
     if seconds is None:
         return MISSING
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
-
-
-def wer_of(
-    run: RunResult | None, split: str, method: str, subset: str | None = None, what: str = "wer"
-) -> float | None:
-    """A jiwer score of ``run`` on all segments (``subset=None``) or on one subset."""
-    return score_at(run, split, method, (what,) if subset is None else (subset, what))
 
 
 PRIMARY = {  # score.primary -> where its WER sits in scores.json
@@ -87,25 +87,6 @@ SCORERS = {  # the scoring-methods table: column title -> path in scores.json
     "meeteval cpWER": ("meeteval", "cpwer", "wer"),
     "meeteval tcORC": ("meeteval", "tcorc", "wer"),
 }
-
-
-def score_at(run: RunResult | None, split: str, method: str, path: tuple[str, ...]) -> float | None:
-    """The number at ``path`` in a run's ``scores.json`` for ``split`` and ``method``."""
-    value: object = {} if run is None else run.scores.get((split, method), {})
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value if isinstance(value, (int, float)) else None
-
-
-def is_untrained(run: RunResult | None, learning_cer: float) -> bool:
-    """The run never left the CTC blank plateau: its best greedy dev CER stayed at or above
-    ``learning_cer`` (the trainer's own verdict when it recorded one)."""
-    if run is None:
-        return False
-    if "learning" in run.summary:
-        return not run.summary["learning"]
-    cers = [m["dev_cer"] for m in run.metrics if m.get("dev_cer") is not None]
-    return bool(cers) and min(cers) >= learning_cer
 
 
 def _row_keys(runs: dict[Key, RunResult], paper: PaperTable) -> list[Key]:
@@ -211,160 +192,6 @@ def _segment_counts(runs: list[RunResult], method: str) -> str:
     return ""
 
 
-def _grid_claims(
-    grids: list[dict[Key, RunResult]],
-    split: str,
-    method: str,
-    learning_cer: float,
-    paper: PaperTable,
-    boot: BootstrapConfig | None,
-) -> list[Claim]:
-    """The claims on one grid (its own WERs), or pooled over several seeds' grids (the WERs
-    pooled over seeds), with bootstrap intervals when ``boot`` is given."""
-    cells = paper.cells
-    by_cell = [{c: g[(c[0], "", c[1])] for c in cells if (c[0], "", c[1]) in g} for g in grids]
-    wer = None
-    if len(grids) == 1:
-        wer = {c: wer_of(by_cell[0].get(c), split, method, "non_overlapped") for c in cells}
-    params = {c: r.summary.get("num_params") for c, r in by_cell[0].items()}
-    untrained = frozenset(c for g in by_cell for c in cells if is_untrained(g.get(c), learning_cer))
-    return grid_claims(by_cell, split, method, wer, params, untrained, paper, boot)
-
-
-def _claims_table(
-    runs: dict[Key, RunResult],
-    method: str,
-    learning_cer: float,
-    paper: PaperTable,
-    boot: BootstrapConfig | None,
-) -> list[str]:
-    dev, test = (_grid_claims([runs], s, method, learning_cer, paper, boot) for s in EVAL_SPLITS)
-    lines = [
-        f"## The paper's claims, checked ({paper.name}, non-overlapped WER, `{method}`)",
-        "",
-        "| Claim | Paper | Dev | Dev 95 % interval | | Test | Test 95 % interval | |",
-        "|---|--:|--:|--:|:-:|--:|--:|:-:|",
-    ]
-    for d, t in zip(dev, test, strict=True):
-        lines.append(
-            f"| {d.text} | {d.paper} | {d.ours} | {d.interval or MISSING} | {d.mark} "
-            f"| {t.ours} | {t.interval or MISSING} | {t.mark} |"
-        )
-    held = {s: sum(c.holds is True for c in cs) for s, cs in (("dev", dev), ("test", test))}
-    baselines = (
-        " (its −3.3 % / −2.8 % compare residual 10 layers with the *3-layer* plain and highway "
-        "baselines)"
-        if PLAIN in paper.models
-        else ""
-    )
-    return [
-        *lines,
-        "",
-        f"Point estimates: {held['dev']} of {len(dev)} claims hold on dev, {held['test']} of "
-        f"{len(test)} on test"
-        + (f" ({_verdict_counts(dev)} on dev, {_verdict_counts(test)} on test)" if boot else "")
-        + ". Relative changes are of the non-overlapped "
-        f"WER, as the paper's abstract computes them{baselines}. Parameters are compared at "
-        "every depth. The choices of the recipe were made on dev; test is only reported.",
-        "",
-        _verdict_note(boot, seeds=1),
-    ]
-
-
-def _verdict_counts(claims: list[Claim]) -> str:
-    marks = [c.mark for c in claims]
-    return ", ".join(f"{marks.count(m)} {m}" for m in ("✓", "≈", "✗"))
-
-
-def _verdict_note(boot: BootstrapConfig | None, seeds: int) -> str:
-    if boot is None:
-        return "✓ / ✗: the point estimates (no bootstrap intervals were computed)."
-    over = "segments" if seeds == 1 else f"seeds ({seeds}) and segments, two-level"
-    firmer = (
-        " One run's interval covers the evaluation set's sampling noise, not the training's "
-        "(seed, CPU): `recipes/seeds.sh` pools seeds for a firmer answer."
-        if seeds == 1
-        else ""
-    )
-    return (
-        f"Verdicts: ✓ the claim holds with {boot.confidence:g} % confidence, ≈ undecided (an "
-        f"interval spans the threshold), ✗ the opposite holds with {boot.confidence:g} % "
-        f"confidence. Intervals: paired bootstrap over the non-overlapped {over} "
-        f"(Bisani & Ney, ICASSP 2004; {boot.samples} draws, seed {boot.seed}); the interval "
-        "shown is that of the condition deciding the verdict (for the parameter claim, exact "
-        f"counts decide).{firmer}"
-    )
-
-
-def _mean_std(values: list[float]) -> str:
-    if not values:
-        return MISSING
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.1f} ± {std:.1f}"
-
-
-def _seed_section(
-    runs: list[RunResult],
-    method: str,
-    learning_cer: float,
-    paper: PaperTable,
-    boot: BootstrapConfig | None,
-) -> list[str]:
-    """Mean ± std per cell over the seeds of the grid, in how many seeds each claim held, and
-    each claim on the WERs pooled over seeds with its interval over seeds and segments."""
-    grid = [r for r in runs if r.tag == "" or SEED_TAG.fullmatch(r.tag)]
-    by_seed: dict[str, dict[Key, RunResult]] = defaultdict(dict)
-    for r in grid:
-        by_seed[str(r.summary.get("seed", r.tag or "default"))][(r.model, "", r.num_layers)] = r
-    if len(by_seed) < 2:
-        return []
-    lines = [
-        f"## Over {len(by_seed)} seeds ({', '.join(sorted(by_seed))}): mean ± std, `{method}`",
-        "",
-        "| Model | Layers | Seeds | Dev WER all | Dev non-over | Test WER all | Test non-over "
-        "| Untrained |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for model in paper.models:
-        for layers in PAPER_DEPTHS:
-            members = [s[(model, "", layers)] for s in by_seed.values() if (model, "", layers) in s]
-            if not members:
-                continue
-            cols = [
-                _mean_std([v for r in members if (v := wer_of(r, split, method, sub)) is not None])
-                for split in EVAL_SPLITS
-                for sub in (None, "non_overlapped")
-            ]
-            bad = sum(is_untrained(r, learning_cer) for r in members)
-            lines.append(f"| {model} | {layers} | {len(members)} | {' | '.join(cols)} | {bad} |")
-    per_seed = [
-        {s: _grid_claims([grid], s, method, learning_cer, paper, None) for s in EVAL_SPLITS}
-        for grid in by_seed.values()
-    ]
-    pooled = {
-        s: _grid_claims(list(by_seed.values()), s, method, learning_cer, paper, boot)
-        for s in EVAL_SPLITS
-    }
-    n = len(per_seed)
-    lines += [
-        "",
-        f"The claims over the {n} seeds: in how many seeds each held (point estimates), and on "
-        "the WERs pooled over seeds, with the interval over seeds and segments:",
-        "",
-        "| Claim | Held on dev | Pooled dev | Dev 95 % interval | | Held on test | Pooled test "
-        "| Test 95 % interval | |",
-        "|---|--:|--:|--:|:-:|--:|--:|--:|:-:|",
-    ]
-    for i, claim in enumerate(pooled["test"]):
-        cols = []
-        for s in EVAL_SPLITS:
-            held = sum(claims[s][i].holds is True for claims in per_seed)
-            c = pooled[s][i]
-            cols += [f"{held}/{n}", c.ours, c.interval or MISSING, c.mark]
-        lines.append(f"| {claim.text} | " + " | ".join(cols) + " |")
-    return [*lines, "", _verdict_note(boot, seeds=n), ""]
-
-
 def results_markdown(
     runs: list[RunResult],
     corpus: str,
@@ -374,17 +201,20 @@ def results_markdown(
     grad_flow: list[GradFlow] | None = None,
     paper: PaperTable = TABLE1,
     boot: BootstrapConfig | None = DEFAULT_BOOTSTRAP,
+    speakers: Mapping[str, str] | None = None,
 ) -> str:
     """The ``RESULTS.md`` text for ``runs``; ``method`` is the main decoding method,
     ``learning_cer`` the greedy dev CER at or above which a run counts as untrained,
     ``primary`` the scoring method of the headline WER column (``score.primary``),
     ``grad_flow`` the runs' gradient flow (results/grad_flow.py), if read, and ``paper`` the
     paper's table the runs reproduce (figures and claims), ``boot`` the bootstrap settings of
-    the claims' intervals (``None``: point verdicts only)."""
+    the claims' intervals (``None``: point verdicts only), ``speakers`` the speaker of each
+    evaluation segment (cut id -> speaker) for the NIST tests' per-speaker blocks."""
     if primary not in PRIMARY:
         raise ReslstmError(f"score.primary={primary!r}: use one of {sorted(PRIMARY)}")
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
     by_key = {(r.model, r.tag, r.num_layers): r for r in main}
+    grid = {(m, n): r for (m, tag, n), r in by_key.items() if not tag}
     found = sorted({m for r in runs for _, m in r.scores})
     methods = [method] + [m for m in found if m != method]
     lines = [f"# Results: {corpus}", "", SCORING_NOTE.format(table=paper.name), ""]
@@ -402,10 +232,11 @@ def results_markdown(
         "",
         f"![WER by depth]({PLOTS.wer_plot.name}) ![Dev loss]({PLOTS.loss_plot.name})",
         "",
-        *_seed_section(runs, method, learning_cer, paper, boot),
+        *seed_section(runs, method, learning_cer, paper, boot),
         *grad_flow_markdown(grad_flow or []),
-        *_claims_table(by_key, method, learning_cer, paper, boot),
+        *claims_table(by_key, method, learning_cer, paper, boot),
         "",
+        *(significance_section(grid, method, paper, boot, speakers) if boot else []),
         PAPER_SOURCE.format(table=paper.name, training=paper.training),
     ]
     return "\n".join(lines) + "\n"
@@ -418,6 +249,7 @@ def write_results(
     primary: str = "jiwer",
     paper: PaperTable = TABLE1,
     boot: BootstrapConfig | None = DEFAULT_BOOTSTRAP,
+    speakers: Mapping[str, str] | None = None,
 ) -> str:
     """Write ``RESULTS.md``, ``wer_by_depth.png``, ``dev_loss.png`` and ``grad_flow.png`` into
     ``corpus_exp_dir``, comparing with the paper's table ``paper`` (claims' intervals with

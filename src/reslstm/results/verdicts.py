@@ -8,13 +8,23 @@ bootstraps them (results/bootstrap.py) into each claim's interval and ✓ / ≈ 
 
 from __future__ import annotations
 
+import statistics
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reslstm.layout import RunDir
+from reslstm.layout import EVAL_SPLITS, RunDir
 from reslstm.results.bootstrap import Draws, aligned_errors, bootstrap_wers, read_per_utt
-from reslstm.results.claims import Cell, Claim, PaperTable, check_claims
-from reslstm.results.runs import RunResult
+from reslstm.results.claims import (
+    MISSING,
+    PAPER_DEPTHS,
+    PLAIN,
+    Cell,
+    Claim,
+    PaperTable,
+    check_claims,
+)
+from reslstm.results.runs import SEED_TAG, Key, RunResult, is_untrained, wer_of
 
 
 @dataclass(frozen=True)
@@ -82,3 +92,157 @@ def grid_claims(
         draws=None if draws is None else draws.draws,
         confidence=boot.confidence if boot else 95.0,
     )
+
+
+def _grid_claims(
+    grids: list[dict[Key, RunResult]],
+    split: str,
+    method: str,
+    learning_cer: float,
+    paper: PaperTable,
+    boot: BootstrapConfig | None,
+) -> list[Claim]:
+    """The claims on one grid (its own WERs), or pooled over several seeds' grids (the WERs
+    pooled over seeds), with bootstrap intervals when ``boot`` is given."""
+    cells = paper.cells
+    by_cell = [{c: g[(c[0], "", c[1])] for c in cells if (c[0], "", c[1]) in g} for g in grids]
+    wer = None
+    if len(grids) == 1:
+        wer = {c: wer_of(by_cell[0].get(c), split, method, "non_overlapped") for c in cells}
+    params = {c: r.summary.get("num_params") for c, r in by_cell[0].items()}
+    untrained = frozenset(c for g in by_cell for c in cells if is_untrained(g.get(c), learning_cer))
+    return grid_claims(by_cell, split, method, wer, params, untrained, paper, boot)
+
+
+def claims_table(
+    runs: dict[Key, RunResult],
+    method: str,
+    learning_cer: float,
+    paper: PaperTable,
+    boot: BootstrapConfig | None,
+) -> list[str]:
+    dev, test = (_grid_claims([runs], s, method, learning_cer, paper, boot) for s in EVAL_SPLITS)
+    lines = [
+        f"## The paper's claims, checked ({paper.name}, non-overlapped WER, `{method}`)",
+        "",
+        "| Claim | Paper | Dev | Dev 95 % interval | | Test | Test 95 % interval | |",
+        "|---|--:|--:|--:|:-:|--:|--:|:-:|",
+    ]
+    for d, t in zip(dev, test, strict=True):
+        lines.append(
+            f"| {d.text} | {d.paper} | {d.ours} | {d.interval or MISSING} | {d.mark} "
+            f"| {t.ours} | {t.interval or MISSING} | {t.mark} |"
+        )
+    held = {s: sum(c.holds is True for c in cs) for s, cs in (("dev", dev), ("test", test))}
+    baselines = (
+        " (its −3.3 % / −2.8 % compare residual 10 layers with the *3-layer* plain and highway "
+        "baselines)"
+        if PLAIN in paper.models
+        else ""
+    )
+    return [
+        *lines,
+        "",
+        f"Point estimates: {held['dev']} of {len(dev)} claims hold on dev, {held['test']} of "
+        f"{len(test)} on test"
+        + (f" ({_verdict_counts(dev)} on dev, {_verdict_counts(test)} on test)" if boot else "")
+        + ". Relative changes are of the non-overlapped "
+        f"WER, as the paper's abstract computes them{baselines}. Parameters are compared at "
+        "every depth. The choices of the recipe were made on dev; test is only reported.",
+        "",
+        _verdict_note(boot, seeds=1),
+    ]
+
+
+def _verdict_counts(claims: list[Claim]) -> str:
+    marks = [c.mark for c in claims]
+    return ", ".join(f"{marks.count(m)} {m}" for m in ("✓", "≈", "✗"))
+
+
+def _verdict_note(boot: BootstrapConfig | None, seeds: int) -> str:
+    if boot is None:
+        return "✓ / ✗: the point estimates (no bootstrap intervals were computed)."
+    over = "segments" if seeds == 1 else f"seeds ({seeds}) and segments, two-level"
+    firmer = (
+        " One run's interval covers the evaluation set's sampling noise, not the training's "
+        "(seed, CPU): `recipes/seeds.sh` pools seeds for a firmer answer."
+        if seeds == 1
+        else ""
+    )
+    return (
+        f"Verdicts: ✓ the claim holds with {boot.confidence:g} % confidence, ≈ undecided (an "
+        f"interval spans the threshold), ✗ the opposite holds with {boot.confidence:g} % "
+        f"confidence. Intervals: paired bootstrap over the non-overlapped {over} "
+        f"(Bisani & Ney, ICASSP 2004; {boot.samples} draws, seed {boot.seed}); the interval "
+        "shown is that of the condition deciding the verdict (for the parameter claim, exact "
+        f"counts decide).{firmer}"
+    )
+
+
+def _mean_std(values: list[float]) -> str:
+    if not values:
+        return MISSING
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.1f} ± {std:.1f}"
+
+
+def seed_section(
+    runs: list[RunResult],
+    method: str,
+    learning_cer: float,
+    paper: PaperTable,
+    boot: BootstrapConfig | None,
+) -> list[str]:
+    """Mean ± std per cell over the seeds of the grid, in how many seeds each claim held, and
+    each claim on the WERs pooled over seeds with its interval over seeds and segments."""
+    grid = [r for r in runs if r.tag == "" or SEED_TAG.fullmatch(r.tag)]
+    by_seed: dict[str, dict[Key, RunResult]] = defaultdict(dict)
+    for r in grid:
+        by_seed[str(r.summary.get("seed", r.tag or "default"))][(r.model, "", r.num_layers)] = r
+    if len(by_seed) < 2:
+        return []
+    lines = [
+        f"## Over {len(by_seed)} seeds ({', '.join(sorted(by_seed))}): mean ± std, `{method}`",
+        "",
+        "| Model | Layers | Seeds | Dev WER all | Dev non-over | Test WER all | Test non-over "
+        "| Untrained |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for model in paper.models:
+        for layers in PAPER_DEPTHS:
+            members = [s[(model, "", layers)] for s in by_seed.values() if (model, "", layers) in s]
+            if not members:
+                continue
+            cols = [
+                _mean_std([v for r in members if (v := wer_of(r, split, method, sub)) is not None])
+                for split in EVAL_SPLITS
+                for sub in (None, "non_overlapped")
+            ]
+            bad = sum(is_untrained(r, learning_cer) for r in members)
+            lines.append(f"| {model} | {layers} | {len(members)} | {' | '.join(cols)} | {bad} |")
+    per_seed = [
+        {s: _grid_claims([grid], s, method, learning_cer, paper, None) for s in EVAL_SPLITS}
+        for grid in by_seed.values()
+    ]
+    pooled = {
+        s: _grid_claims(list(by_seed.values()), s, method, learning_cer, paper, boot)
+        for s in EVAL_SPLITS
+    }
+    n = len(per_seed)
+    lines += [
+        "",
+        f"The claims over the {n} seeds: in how many seeds each held (point estimates), and on "
+        "the WERs pooled over seeds, with the interval over seeds and segments:",
+        "",
+        "| Claim | Held on dev | Pooled dev | Dev 95 % interval | | Held on test | Pooled test "
+        "| Test 95 % interval | |",
+        "|---|--:|--:|--:|:-:|--:|--:|--:|:-:|",
+    ]
+    for i, claim in enumerate(pooled["test"]):
+        cols = []
+        for s in EVAL_SPLITS:
+            held = sum(claims[s][i].holds is True for claims in per_seed)
+            c = pooled[s][i]
+            cols += [f"{held}/{n}", c.ours, c.interval or MISSING, c.mark]
+        lines.append(f"| {claim.text} | " + " | ".join(cols) + " |")
+    return [*lines, "", _verdict_note(boot, seeds=n), ""]
