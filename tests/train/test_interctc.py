@@ -97,3 +97,21 @@ def test_trainer_minimises_the_combined_loss(tiny_prepared: Path, tmp_path: Path
     expected = float(interctc_loss(losses[-1], losses[:-1], cfg.train.interctc_weight))
     assert losses[0] != pytest.approx(losses[-1])  # the taps are not the top
     assert trainer._step(batch)[0] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_warmup_drops_the_taps_once_the_model_learns(
+    tiny_prepared: Path, tmp_path: Path, tiny_config
+) -> None:
+    overrides = tiny_training(tiny_prepared, tmp_path)[1:]
+    cfg = tiny_config(*overrides, "model.num_layers=3", "train.interctc_every=1")
+    warm = Trainer(
+        tiny_config(
+            *overrides, "model.num_layers=3", "train.interctc_every=1", "train.interctc_warmup=true"
+        )
+    )
+    assert warm.interctc_taps() == (1, 2) == Trainer(cfg).interctc_taps()
+    warm.schedule.end_epoch(2.0, learning=True)  # greedy dev CER fell below learning_cer
+    assert warm.interctc_taps() == ()
+    warm.schedule.end_epoch(2.5, learning=False)  # learning is sticky: the taps stay off
+    assert warm.interctc_taps() == ()

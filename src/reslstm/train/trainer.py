@@ -212,6 +212,13 @@ class Trainer:
             eta,
         )
 
+    def interctc_taps(self) -> tuple[int, ...]:
+        """The layers with an intermediate CTC loss in this step: none once the model learns
+        when ``train.interctc_warmup`` (the taps then served as a warm-up only)."""
+        if self.tcfg.interctc_warmup and self.schedule.learning:
+            return ()
+        return self.parts.interctc_layers
+
     def _step(self, batch: dict[str, Any]) -> tuple[float, int, dict[str, float]]:
         """One update on ``batch``: its loss, frames and gradient norms (NaN, {} if skipped)."""
         st, t = self.state, self.tcfg
@@ -219,10 +226,11 @@ class Trainer:
             group["lr"] = self.schedule.lr(st.step)
         feats = batch["feats"].to(self.device)
         feat_lens = batch["feat_lens"].to(self.device)
+        taps = self.interctc_taps()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            log_probs, out_lens = self.ddp_model(feats, feat_lens, self.parts.interctc_layers)
+            log_probs, out_lens = self.ddp_model(feats, feat_lens, taps)
         # one [B, T', V] per layer with a loss: the tapped layers', then the top's
-        per_layer = log_probs if self.parts.interctc_layers else log_probs.unsqueeze(0)
+        per_layer = log_probs if taps else log_probs.unsqueeze(0)
         losses = [self._ctc_loss(lp, out_lens, batch) for lp in per_layer]
         loss = interctc_loss(losses[-1], losses[:-1], self.tcfg.interctc_weight)
         self.optimizer.zero_grad(set_to_none=True)
