@@ -185,3 +185,18 @@ def test_pooled_runs_are_tabulated_against_table_2(tmp_path: Path) -> None:
     assert "of 5 on test" in claims and "Table 2; AMI SDM + IHM pooled" in text
     assert "| plain 10 layers" not in text  # Table 1's claims stay in Table 1's results
     assert "## Table 1" in write_results(tmp_path / "elsewhere")
+
+
+def test_complete_grids_of_other_variants_get_their_claims_side_by_side(tmp_path: Path) -> None:
+    cells = [(m, n) for m in ("plain_lstm", "highway_lstm", "residual_lstm") for n in (3, 5, 10)]
+    for tag, shift in (("", 0.0), ("_warmup", -1.0)):
+        for model, layers in cells:
+            dev = 50.0 - layers / 2 if model == "residual_lstm" else 45.0 + layers
+            make_run(tmp_path, model, layers, 1_000_000 * layers, dev + shift, dev, tag)
+    make_run(tmp_path, "residual_lstm", 3, 1, 40.0, 40.0, "_incomplete")
+    text = write_results(tmp_path)
+    section = text.split("## The claims by training variant")[1].split("\n## ")[0]
+    assert "| | default | `_warmup` |" in section and "_incomplete" not in section
+    assert "| plain 10 layers worse than plain 3 | ✓ / ✓ | ✓ / ✓ |" in section
+    assert "| mean dev WER of the 9 models (all segments) | 49.67 | 48.67 |" in section
+    assert "| untrained models | 0 | 0 |" in section

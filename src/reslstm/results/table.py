@@ -39,6 +39,7 @@ from reslstm.results.verdicts import (
     BootstrapConfig,
     claims_table,
     seed_section,
+    variants_section,
 )
 
 METHODS = {
@@ -236,6 +237,7 @@ def results_markdown(
         *grad_flow_markdown(grad_flow or []),
         *claims_table(by_key, method, learning_cer, paper, boot),
         "",
+        *variants_section(runs, method, learning_cer, paper, boot),
         *(significance_section(grid, method, paper, boot, speakers) if boot else []),
         PAPER_SOURCE.format(table=paper.name, training=paper.training),
     ]

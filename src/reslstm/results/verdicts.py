@@ -246,3 +246,50 @@ def seed_section(
             cols += [f"{held}/{n}", c.ours, c.interval or MISSING, c.mark]
         lines.append(f"| {claim.text} | " + " | ".join(cols) + " |")
     return [*lines, "", _verdict_note(boot, seeds=n), ""]
+
+
+def variants_section(
+    runs: list[RunResult],
+    method: str,
+    learning_cer: float,
+    paper: PaperTable,
+    boot: BootstrapConfig | None,
+) -> list[str]:
+    """The claims under every training variant (run tag) whose grid is complete, side by side,
+    with each variant's mean dev WER over its grid and its untrained models: what
+    docs/training.md's rule for choosing the recipe reads. Empty with fewer than two."""
+    by_tag: dict[str, dict[Key, RunResult]] = defaultdict(dict)
+    for r in runs:
+        if not SEED_TAG.fullmatch(r.tag):
+            by_tag[r.tag][(r.model, "", r.num_layers)] = r
+    cells = [(m, "", n) for m, n in paper.cells]
+    grids = {tag: g for tag, g in sorted(by_tag.items()) if all(c in g for c in cells)}
+    if len(grids) < 2:
+        return []
+    claims = {
+        tag: [_grid_claims([g], s, method, learning_cer, paper, boot) for s in EVAL_SPLITS]
+        for tag, g in grids.items()
+    }
+    names = [f"`{tag}`" if tag else "default" for tag in grids]
+    lines = [
+        f"## The claims by training variant (`{method}`, verdicts dev / test)",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + ":-:|" * len(grids),
+    ]
+    for i, spec in enumerate(next(iter(claims.values()))[0]):
+        marks = [f"{dev[i].mark} / {test[i].mark}" for dev, test in claims.values()]
+        lines.append(f"| {spec.text} | " + " | ".join(marks) + " |")
+    means = []
+    for grid in grids.values():
+        values = [wer_of(grid[c], "dev", method) for c in cells]
+        means.append(MISSING if None in values else f"{statistics.mean(values):.2f}")
+    untrained = [
+        str(sum(is_untrained(grid[c], learning_cer) for c in cells)) for grid in grids.values()
+    ]
+    return [
+        *lines,
+        f"| mean dev WER of the {len(cells)} models (all segments) | " + " | ".join(means) + " |",
+        "| untrained models | " + " | ".join(untrained) + " |",
+        "",
+    ]
