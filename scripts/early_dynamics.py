@@ -49,7 +49,7 @@ def layer_stats(trainer: Trainer, batch: dict[str, Any]) -> tuple[list[tuple[flo
     real = pad.mask[..., 0].bool()
     h, lower, stats = x.transpose(0, 1), None, []
     for layer in model.encoder.layers:
-        h, cells = layer(h, lower if model.encoder.cell == "highway" else None, pad)
+        h, cells = layer(h, lower if model.encoder.cell_type.reads_lower_cell else None, pad)
         lower = cells
         c = cells[0][real]
         stats.append(

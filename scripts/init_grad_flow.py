@@ -32,7 +32,7 @@ def layer_outputs(stack: LSTMStack, x: Tensor) -> tuple[list[Tensor], Tensor]:
     pad = Padding.from_lengths(torch.full((x.shape[0],), steps), steps, x.device)
     h, lower, outs = x.transpose(0, 1), None, []
     for layer in stack.layers:
-        h, cells = layer(h, lower if stack.cell == "highway" else None, pad)
+        h, cells = layer(h, lower if stack.cell_type.reads_lower_cell else None, pad)
         lower = cells
         h.retain_grad()
         outs.append(h)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.func import functional_call
 
-from reslstm.models import LSTMStack, ResidualCell
+from reslstm.models import HighwayCell, LSTMStack, ResidualCell
 
 torch.set_num_threads(1)
 
@@ -32,12 +32,12 @@ def reference_direction(cell, x, lower, lengths, reverse):
                 zi, zf = zi + p[0] * c, zf + p[1] * c
             i, f, g = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg)
             c_new = f * c + i * g
-            if cell.kind == "highway":
+            if isinstance(cell, HighwayCell):
                 low = lower[b, t]
                 w_cd, w_ld = cell.depth_peephole
                 d = torch.sigmoid(cell.weight_xd @ xt + w_cd * c + w_ld * low + cell.bias_d)
                 c_new = c_new + d * low
-            if cell.kind == "residual":
+            if isinstance(cell, ResidualCell):
                 if cell.weight_co is not None:
                     zo = zo + cell.weight_co @ c_new
                 s = xt[cell.shortcut]

@@ -25,7 +25,7 @@ def cells_and_outputs(stack: LSTMStack, x: Tensor) -> tuple[list[Tensor], list[T
     pad = Padding.from_lengths(torch.full((x.shape[0],), steps), steps, x.device)
     h, lower, cells_per_layer, outs = x.transpose(0, 1), None, [], []
     for layer in stack.layers:
-        h, cells = layer(h, lower if stack.cell == "highway" else None, pad)
+        h, cells = layer(h, lower if stack.cell_type.reads_lower_cell else None, pad)
         lower = cells
         h.retain_grad()
         cells_per_layer.append(cells[0])

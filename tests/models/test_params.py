@@ -9,11 +9,12 @@ import torch
 
 from reslstm.models import (
     HighwayCell,
+    LayerSpec,
     PlainCell,
     ResidualCell,
     closed_form_num_params,
     count_parameters,
-    layer_num_params,
+    get_cell_type,
 )
 
 PAPER = {"cell_dim": 1024, "proj_dim": 512}
@@ -52,7 +53,8 @@ def test_paper_per_layer_numbers():
     n_in, n_c, n_p = 512, 1024, 512
     expected = {"plain": 4_725_760, "highway": 5_253_120, "residual": 4_199_936}
     for cell, count in expected.items():
-        assert layer_num_params(cell, 1, n_in, n_c, n_p) == count
+        spec = LayerSpec(1, 0, n_in, n_c, n_p, True, False, "none")  # a second layer
+        assert get_cell_type(cell).num_params(spec) == count
     assert count_parameters(PlainCell(n_in, n_c, n_p, True)) == expected["plain"]
     assert count_parameters(HighwayCell(n_in, n_c, n_p, True)) == expected["highway"]
     assert count_parameters(ResidualCell(n_in, n_c, n_p, True)) == expected["residual"]

@@ -13,8 +13,8 @@ from .cells import INIT_SCHEMES
 from .ctc_model import CTCModel
 from .frontend import FrontEnd
 from .recurrent import LSTMStack
+from .registry import get_cell_type
 
-CELLS = ("plain", "highway", "residual")
 IMPL_CHOICES = ("auto", "loop", "fused", "torch_lstm")
 KEYS = (
     "name",
@@ -38,14 +38,19 @@ def _check(ok: bool, message: str) -> None:
 
 
 def resolve_impl(impl: str, cell: str, peepholes: bool) -> str:
-    """``auto`` -> ``torch_lstm`` for plain cells without peepholes, else ``fused``."""
-    exact_torch_lstm = cell == "plain" and not peepholes
+    """``auto`` -> ``torch_lstm`` where ``torch.nn.LSTM`` is exact (plain cells without
+    peepholes), else ``fused`` where the cell type has a kernel, else ``loop``."""
+    cell_type = get_cell_type(cell)
+    exact_torch_lstm = cell_type.torch_lstm_exact(peepholes)
     if impl == "auto":
-        return "torch_lstm" if exact_torch_lstm else "fused"
+        if exact_torch_lstm:
+            return "torch_lstm"
+        return "fused" if cell_type.kernels else "loop"
     _check(
         impl != "torch_lstm" or exact_torch_lstm,
         "impl=torch_lstm needs cell=plain and peepholes=false",
     )
+    _check(impl != "fused" or bool(cell_type.kernels), f"cell {cell} has no fused kernel")
     return impl
 
 
@@ -56,7 +61,10 @@ def validate_config(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
     _check(not unknown, f"unknown keys {unknown}")
     missing = [k for k in KEYS if k not in cfg]
     _check(not missing, f"missing keys {missing}")
-    _check(cfg["cell"] in CELLS, f"cell must be one of {CELLS}, got {cfg['cell']!r}")
+    try:
+        get_cell_type(cfg["cell"])
+    except ValueError as e:
+        _check(False, str(e))
     for key in ("num_layers", "cell_dim", "proj_dim", "subsampling"):
         value = cfg[key]
         _check(isinstance(value, int) and value >= 1, f"{key} must be an integer >= 1")

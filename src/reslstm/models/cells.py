@@ -37,8 +37,6 @@ class LSTMCellBase(nn.Module):
     the number of columns of ``pre``. Subclasses override :meth:`_output` (and :meth:`_carry`).
     """
 
-    kind = "base"
-
     def __init__(
         self,
         input_size: int,
@@ -127,8 +125,6 @@ class LSTMCellBase(nn.Module):
 class PlainCell(LSTMCellBase):
     """LSTMP with diagonal peepholes (Sak et al.): paper.md "Plain LSTMP"."""
 
-    kind = "plain"
-
     def __init__(self, input_size: int, cell_size: int, proj_size: int, peepholes: bool) -> None:
         super().__init__(input_size, cell_size, proj_size, cell_size, 3 if peepholes else 0)
         self.reset_parameters()
@@ -146,8 +142,6 @@ class HighwayCell(PlainCell):
     ``aux`` is the lower layer's cell sequence ``c^(l-1)`` (same direction). Used from layer 2 on;
     layer 1 of a highway stack is a :class:`PlainCell`.
     """
-
-    kind = "highway"
 
     def __init__(self, input_size: int, cell_size: int, proj_size: int, peepholes: bool) -> None:
         super().__init__(input_size, cell_size, proj_size, peepholes)
@@ -189,8 +183,6 @@ class ResidualCell(LSTMCellBase):
     half of a bidirectional lower layer). ``output_peephole="full"`` adds an ``n_p x n_c`` matrix
     ``W_co c_t`` to the output gate; ``"none"`` (default) drops the output peephole.
     """
-
-    kind = "residual"
 
     def __init__(
         self,

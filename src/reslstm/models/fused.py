@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .cells import HighwayCell, LSTMCellBase, PlainCell, ResidualCell
+from .cells import HighwayCell, LSTMCellBase, ResidualCell
 from .padding import Padding
 
 
@@ -307,13 +307,6 @@ class ResidualKernel(Kernel):
         return grads
 
 
-KERNELS: dict[type, type[Kernel]] = {
-    PlainCell: PlainKernel,
-    HighwayCell: HighwayKernel,
-    ResidualCell: ResidualKernel,
-}
-
-
 def _shift(seq: Tensor, reverse: bool) -> Tensor:
     """The state before each step: the sequence shifted one step against the direction."""
     zero = seq.new_zeros(1, *seq.shape[1:])
@@ -385,13 +378,18 @@ class FusedRecurrence(torch.autograd.Function):
 
 
 def fused_recurrence(
-    cell: LSTMCellBase, pre: Tensor, aux: Tensor | None, pad: Padding, reverse: bool
+    cell: LSTMCellBase,
+    kernel_cls: Any,
+    pre: Tensor,
+    aux: Tensor | None,
+    pad: Padding,
+    reverse: bool,
 ) -> tuple[Tensor, Tensor]:
-    """Drop-in replacement for :func:`.recurrent.loop_recurrence` with the fused backward.
+    """Drop-in replacement for :func:`.recurrent.loop_recurrence` with the fused backward of
+    ``kernel_cls`` (the cell type's :class:`Kernel`, models/registry.py).
 
     Under autocast the recurrence runs in the parameters' dtype (its buffers are preallocated).
     """
-    kernel_cls = KERNELS[type(cell)]
     weights = kernel_cls.weights(cell)
     if torch.is_autocast_enabled(pre.device.type):
         dtype = weights[0].dtype

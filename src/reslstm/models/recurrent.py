@@ -18,9 +18,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .cells import HighwayCell, LSTMCellBase, PlainCell, ResidualCell
+from .cells import LSTMCellBase
 from .fused import fused_recurrence
 from .padding import Padding
+from .params import layer_specs
+from .registry import get_cell_type
 from .torch_lstm import torch_lstm_layer
 
 IMPLS = ("loop", "fused", "torch_lstm")
@@ -46,12 +48,14 @@ def loop_recurrence(
 
 
 class LSTMLayer(nn.Module):
-    """One layer: one cell per direction; outputs of the directions are concatenated."""
+    """One layer: one cell per direction; outputs of the directions are concatenated.
+    ``kernel`` is the cells' fused kernel (``impl="fused"``)."""
 
-    def __init__(self, cells: list[LSTMCellBase], impl: str) -> None:
+    def __init__(self, cells: list[LSTMCellBase], impl: str, kernel: type | None = None) -> None:
         super().__init__()
         self.cells = nn.ModuleList(cells)
         self.impl = impl
+        self.kernel = kernel
 
     def forward(
         self, x: Tensor, lower_cells: list[Tensor] | None, pad: Padding
@@ -68,44 +72,13 @@ class LSTMLayer(nn.Module):
             lower = None if lower_cells is None else lower_cells[direction]
             pre, aux = cell.input_side(x, lower)
             if self.impl == "fused":
-                h, c = fused_recurrence(cell, pre, aux, pad, reverse=direction == 1)
+                h, c = fused_recurrence(cell, self.kernel, pre, aux, pad, reverse=direction == 1)
             else:
                 h, c = loop_recurrence(cell, pre, aux, pad, reverse=direction == 1)
             outs.append(h)
             cells.append(c)
         out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
         return out * pad.mask, cells
-
-
-def make_cell(
-    cell: str,
-    layer: int,
-    direction: int,
-    input_size: int,
-    cell_size: int,
-    proj_size: int,
-    peepholes: bool,
-    bidirectional: bool,
-    residual_output_peephole: str,
-) -> LSTMCellBase:
-    """The cell of layer ``layer`` (0-based) and ``direction`` for a stack of type ``cell``.
-
-    Highway layers start at the second layer (the first has no lower cell). In a bidirectional
-    residual stack a layer above the first takes its shortcut from the same-direction half of
-    the layer below, which keeps it the identity.
-    """
-    if cell == "plain" or (cell == "highway" and layer == 0):
-        return PlainCell(input_size, cell_size, proj_size, peepholes)
-    if cell == "highway":
-        return HighwayCell(input_size, cell_size, proj_size, peepholes)
-    if cell == "residual":
-        shortcut = None
-        if bidirectional and layer > 0:
-            shortcut = slice(direction * proj_size, (direction + 1) * proj_size)
-        return ResidualCell(
-            input_size, cell_size, proj_size, peepholes, residual_output_peephole, shortcut
-        )
-    raise ValueError(f"unknown cell type {cell!r}")
 
 
 class LSTMStack(nn.Module):
@@ -132,27 +105,20 @@ class LSTMStack(nn.Module):
         super().__init__()
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
-        self.cell = cell
+        self.cell_type = get_cell_type(cell)
         self.num_directions = 2 if bidirectional else 1
         self.output_size = self.num_directions * proj_size
+        specs = layer_specs(
+            num_layers, input_size, cell_size, proj_size, peepholes, bidirectional,
+            residual_output_peephole,
+        )  # fmt: skip
         layers = []
-        for layer in range(num_layers):
-            in_size = input_size if layer == 0 else self.output_size
-            cells = [
-                make_cell(
-                    cell,
-                    layer,
-                    d,
-                    in_size,
-                    cell_size,
-                    proj_size,
-                    peepholes,
-                    bidirectional,
-                    residual_output_peephole,
-                )
-                for d in range(self.num_directions)
-            ]
-            layers.append(LSTMLayer(cells, impl))
+        for layer in specs:
+            cells = [self.cell_type.make(spec) for spec in layer]
+            kernel = self.cell_type.kernels.get(type(cells[0]))
+            if impl == "fused" and kernel is None:
+                raise ValueError(f"impl=fused: cell {cell!r} has no fused kernel (use loop)")
+            layers.append(LSTMLayer(cells, impl, kernel))
         self.layers = nn.ModuleList(layers)
         self.dropout = nn.Dropout(dropout)
         for module in self.modules():
@@ -173,7 +139,7 @@ class LSTMStack(nn.Module):
         for index, layer in enumerate(self.layers):
             if index > 0:
                 x = self.dropout(x)  # dropout between layers only
-            x, cells = layer(x, lower_cells if self.cell == "highway" else None, pad)
+            x, cells = layer(x, lower_cells if self.cell_type.reads_lower_cell else None, pad)
             lower_cells = cells
             if index + 1 in taps:
                 outputs.append(x.transpose(0, 1))
