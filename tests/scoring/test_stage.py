@@ -32,6 +32,21 @@ def test_score_run_scores_all_and_the_overlap_subsets(
             assert out.wer.read_text().startswith("%WER ")
             assert f"{run.name} {split} {method}: {out.wer.read_text().strip()}" in lines
             assert out.per_utt.is_file() and out.errors.is_file()
+        stm = run.stm(split).read_text().splitlines()  # the references, as NIST STM
+        assert len(stm) == 3 and all(line.split()[0].startswith("ES20") for line in stm)
+
+
+def test_score_methods_means_what_it_says(made_run: DictConfig) -> None:
+    """Only the methods named in score.methods run; an unknown one is one line."""
+    decode_run(made_run)
+    made_run.score.methods = ["asclite"]
+    score_run(made_run)
+    out = Layout.of(made_run).run.decode("dev", "greedy")
+    assert set(json.loads(out.scores.read_text())) == {"asclite"}
+    assert not out.per_utt.exists()  # jiwer did not run
+    made_run.score.methods = ["jiwer", "sclite"]
+    with pytest.raises(ReslstmError, match="score.methods: unknown method 'sclite'"):
+        score_run(made_run)
 
 
 def test_overlap_flags_follow_the_meetings_supervisions(made_run: DictConfig) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
-from reslstm.scoring import normalize, score, write_scores
+from reslstm.layout import DecodeDir
+from reslstm.scoring import normalize, score, write_reports
+from reslstm.scoring.methods import SCORING_METHODS, ScoreInputs
+from reslstm.scoring.report import summary_json
 
 
 def test_normalize_is_lhotse_kaldi_ami() -> None:
@@ -55,15 +58,16 @@ def test_missing_and_extra_hypotheses() -> None:
     assert s.utts[1].note == "missing_hyp" and s.deleted_words == {"THREE": 1, "FOUR": 1, "FIVE": 1}
 
 
-def test_write_scores(tmp_path: Path) -> None:
+def test_write_reports(tmp_path: Path) -> None:
     refs = {"u1": "the cat sat", "u2": "hello world", "e": "--"}
     s = score(refs, {"u1": "the bat sat down", "e": "um"})
-    write_scores(s, tmp_path / "dev_greedy")
     out = tmp_path / "dev_greedy"
+    out.mkdir()
+    write_reports(s, out)
     assert (out / "wer").read_text() == (
         "%WER 80.00 [ 4 / 5, 1 ins, 2 del, 1 sub ] %CER 77.27 [ 17 / 22, 5 ins, 11 del, 1 sub ]\n"
     )
-    summary = json.loads((out / "scores.json").read_text())
+    summary = summary_json(s)
     assert summary["wer"] == pytest.approx(80.0) and summary["num_words"] == 5
     assert (summary["empty_refs"], summary["missing_hyps"], summary["num_utts"]) == (1, 1, 3)
     rows = (out / "per_utt.tsv").read_text().splitlines()
@@ -84,16 +88,16 @@ def test_write_scores(tmp_path: Path) -> None:
     assert "CAT -> BAT" in errors and "DOWN" in errors and "HELLO" in errors
 
 
-def test_subsets_are_scored_into_scores_json(tmp_path: Path) -> None:
+def test_jiwer_scores_all_segments_and_the_overlap_subsets(tmp_path: Path) -> None:
     refs = {"o1": "a b", "n1": "c d e", "n2": "f"}
     hyps = {"o1": "a x", "n1": "c d e", "n2": ""}
-    subsets = {
-        "overlapped": score({"o1": refs["o1"]}, {"o1": hyps["o1"]}),
-        "non_overlapped": score({k: refs[k] for k in ("n1", "n2")}, hyps),
-    }
-    write_scores(score(refs, hyps), tmp_path, subsets)
-    summary = json.loads((tmp_path / "scores.json").read_text())
+    flags = {"o1": True, "n1": False, "n2": False}
+    config = OmegaConf.create({"normalization": "kaldi"})
+    inputs = ScoreInputs(refs, hyps, tmp_path / "dev.stm", DecodeDir(tmp_path), flags, config)
+    summary = SCORING_METHODS["jiwer"].score(inputs)
     assert summary["wer"] == pytest.approx(100 * 2 / 6)
     assert summary["overlapped"]["wer"] == pytest.approx(50.0)
     assert summary["non_overlapped"]["wer"] == pytest.approx(25.0)
     assert summary["overlapped"]["num_utts"] + summary["non_overlapped"]["num_utts"] == 3
+    rows = [r.split("\t") for r in (tmp_path / "per_utt.tsv").read_text().splitlines()[1:]]
+    assert {r[0]: r[7] for r in rows} == {"n1": "0", "n2": "0", "o1": "1"}

@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 
 from reslstm.checkpoint import load_trained_model
 from reslstm.ctc import text_of
-from reslstm.decode.stage import make_decoders
+from reslstm.decode.methods import make_decoders
 from reslstm.errors import ReslstmError
 from reslstm.features.fbank import make_extractor
 from reslstm.io import is_done

@@ -3,16 +3,14 @@
 Outputs per split and method in ``<run_dir>/decode/<split>_<method>/`` (named by
 :class:`reslstm.layout.DecodeDir`): ``refs.tsv``, ``hyps.tsv``, ``hyp.ctm``,
 ``hyp.seglst.json`` and ``decode.json``, with a completion marker keyed on the checkpoint, the
-decode config and the lang directory; and the split's references ``decode/<split>.stm``.
-Stage 5 (:mod:`reslstm.scoring.stage`) scores them.
+decode config and the lang directory. Stage 5 (:mod:`reslstm.scoring.stage`) writes the
+split's references (``decode/<split>.stm``) and scores them.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +24,9 @@ from tqdm import tqdm
 
 from reslstm.batches import CTCBatches, load_cuts
 from reslstm.checkpoint import checkpoint_identity, load_trained_model
-from reslstm.ctc import TimedWord, greedy_decode, text_of
-from reslstm.decode.beam import LexiconBeamDecoder
+from reslstm.ctc import TimedWord, text_of
+from reslstm.decode.methods import Decoder, make_decoders
 from reslstm.decode.timing import to_seconds
-from reslstm.errors import ReslstmError
 from reslstm.io import (
     atomic_write_json,
     atomic_write_text,
@@ -38,41 +35,13 @@ from reslstm.io import (
     is_done,
     mark_done,
 )
-from reslstm.layout import DecodeDir, LangDir, Layout, require
+from reslstm.layout import DecodeDir, Layout, require
 from reslstm.models import CTCModel
 from reslstm.runtime import resolve_device
-from reslstm.scoring import normalize
-from reslstm.scoring.meeting import HypWord, ctm_text, seglst_json, stm_text
-from reslstm.scoring.overlap import Segment
+from reslstm.scoring.meeting import HypWord, ctm_text, seglst_json
 from reslstm.tokens import Tokenizer, load_tokenizer
 
 log = logging.getLogger(__name__)
-
-# (log_probs [B, T, V], lengths [B]) -> per utterance, its words with their output frames
-Decoder = Callable[[torch.Tensor, torch.Tensor], list[list[TimedWord]]]
-
-
-def make_decoders(cfg: DictConfig, tokenizer: Tokenizer) -> dict[str, Decoder]:
-    """The decoding methods named in ``decode.methods``."""
-    lang, d = LangDir(Path(cfg.paths.lang_dir)), cfg.decode
-    decoders: dict[str, Decoder] = {}
-    for method in d.methods:
-        if method == "greedy":
-            decoders[method] = functools.partial(greedy_decode, tokenizer=tokenizer)
-        elif method == "beam_lm":
-            decoders[method] = LexiconBeamDecoder(
-                tokenizer,
-                require(lang.lexicon, 2),
-                require(lang.lm, 2),
-                beam_size=d.beam_size,
-                lm_weight=d.lm_weight,
-                word_score=d.word_score,
-                beam_threshold=d.beam_threshold,
-                nbest=d.nbest,
-            ).decode_timed
-        else:
-            raise ReslstmError(f"decode.methods: unknown method {method!r} (greedy, beam_lm)")
-    return decoders
 
 
 @dataclass
@@ -111,7 +80,6 @@ def decode_run(cfg: DictConfig) -> None:
         cuts = load_cuts(require(layout.fbank.cuts(split), 1))
         bar = f"decode {split}" if cfg.progress_bar else None
         decoded = decode_cuts(model, cuts, tokenizer, decoders, d.max_duration, bar)
-        atomic_write_text(run.stm(split), stm_text(ref_segments(cuts, d.normalization)))
         audio_s = sum(c.duration for c in cuts)
         for m in d.methods:
             info = {"rtf": decoded.seconds[m] / max(audio_s, 1e-9), "audio_s": audio_s}
@@ -171,21 +139,6 @@ def write_decode(
     atomic_write_text(out.ctm, ctm_text(words))
     atomic_write_text(out.seglst, seglst_json(words))
     atomic_write_json(out.info, info)
-
-
-def ref_segments(cuts: CutSet, normalization: str) -> list[Segment]:
-    """The STM segments of the decoded cuts: speaker, times in the recording, normalised text."""
-    return [
-        Segment(
-            c.id,
-            c.recording_id,
-            c.supervisions[0].speaker or "",
-            c.start,
-            c.end,
-            normalize(c.supervisions[0].text, normalization),
-        )
-        for c in cuts
-    ]
 
 
 def hyp_words(cuts: CutSet, hyps: dict[str, list[TimedWord]], frame_s: float) -> list[HypWord]:

@@ -20,12 +20,12 @@ from reslstm.results.grad_flow import EARLY_STEPS, GradFlow, collect_grad_flow, 
 from reslstm.results.plots import _save
 from reslstm.results.runs import RunResult, collect_runs, is_untrained, wer_of
 from reslstm.results.table import (
-    METHODS,
     MISSING,
     PLOTS,
     UNTRAINED,
     _hours,
     _num,
+    describe_method,
 )
 
 
@@ -91,7 +91,7 @@ def depth_sweep_markdown(
     lines = [
         f"# Depth sweep: {corpus}",
         "",
-        f"Decoding `{method}` ({METHODS.get(method, method)}); written by "
+        f"Decoding `{method}` ({describe_method(method)}); written by "
         "`recipes/depth_sweep.sh` (`python -m reslstm.cli.depth_sweep`).",
         "",
         "| Model | Layers | Params | Epochs | Stopped by | Dev WER | Dev CER | Train time "

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from reslstm.decode.methods import DECODE_METHODS
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_text
 from reslstm.layout import EVAL_SPLITS, ResultsDir
@@ -41,11 +42,8 @@ from reslstm.results.verdicts import (
     seed_section,
     variants_section,
 )
+from reslstm.scoring.methods import SCORING_METHODS
 
-METHODS = {
-    "greedy": "greedy CTC best path, no LM",
-    "beam_lm": "lexicon-constrained CTC beam search with the word n-gram LM",
-}
 SCORING_NOTE = (  # .format(table=...): the paper's table compared against
     "Scoring: the {table} columns are per-segment WER/CER with jiwer on Kaldi-normalised AMI "
     "text (lhotse `normalize_text_ami`), segments with an empty reference excluded; CER counts "
@@ -67,6 +65,12 @@ SUBSET_KEYS = (None, "overlapped", "non_overlapped")  # all segments, then the t
 UNTRAINED = "untrained"
 
 
+def describe_method(method: str) -> str:
+    """The decoding method's description (decode/methods.py), or its name if unknown."""
+    found = DECODE_METHODS.get(method)
+    return found.description if found else method
+
+
 def _num(value: float | None, spec: str, suffix: str = "") -> str:
     return MISSING if value is None else f"{value:{spec}}{suffix}"
 
@@ -77,17 +81,14 @@ def _hours(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
-PRIMARY = {  # score.primary -> where its WER sits in scores.json
-    "jiwer": ("wer",),
-    "asclite": ("asclite", "wer"),
-    "meeteval": ("meeteval", "tcorc", "wer"),
-}
-SCORERS = {  # the scoring-methods table: column title -> path in scores.json
-    "jiwer (per segment)": ("wer",),
-    "asclite o4": ("asclite", "wer"),
-    "meeteval cpWER": ("meeteval", "cpwer", "wer"),
-    "meeteval tcORC": ("meeteval", "tcorc", "wer"),
-}
+def primary_path(primary: str) -> tuple[str, ...]:
+    """Where the headline WER of scoring method ``primary`` (``score.primary``) sits in
+    ``scores.json``, from its registry entry (scoring/methods.py)."""
+    found = SCORING_METHODS.get(primary)
+    if found is None or not found.primary:
+        known = sorted(m.name for m in SCORING_METHODS.values() if m.primary)
+        raise ReslstmError(f"score.primary={primary!r}: use one of {known}")
+    return found.primary
 
 
 def _row_keys(runs: dict[Key, RunResult], paper: PaperTable) -> list[Key]:
@@ -99,7 +100,7 @@ def _row_keys(runs: dict[Key, RunResult], paper: PaperTable) -> list[Key]:
 
 
 def _triple(run: RunResult | None, split: str, method: str, primary: str) -> str:
-    values = [score_at(run, split, method, PRIMARY[primary])]
+    values = [score_at(run, split, method, primary_path(primary))]
     values += [wer_of(run, split, method, s) for s in SUBSET_KEYS[1:]]
     return " / ".join(_num(v, ".1f") for v in values)
 
@@ -108,7 +109,7 @@ def _method_table(
     runs: dict[Key, RunResult], method: str, learning_cer: float, primary: str, paper: PaperTable
 ) -> list[str]:
     lines = [
-        f"### Decoding: `{method}` ({METHODS.get(method, method)})",
+        f"### Decoding: `{method}` ({describe_method(method)})",
         "",
         f"| Model | Layers | Params | Epochs | Dev WER all ({primary}) / over / non-over "
         "| Test WER all / over / non-over | Dev CER | Test CER "
@@ -155,18 +156,26 @@ def _method_table(
 
 
 def _scorers_table(runs: dict[Key, RunResult], method: str, paper: PaperTable) -> list[str]:
-    """Every scoring method's WER side by side (dev / test) for each run."""
+    """Every scoring method's WER side by side (dev / test) for each run: a column for each
+    registered method's column (scoring/methods.py) that some run has a value for."""
+    keys = [k for k in _row_keys(runs, paper) if k in runs]
+    columns = {
+        title: path
+        for m in SCORING_METHODS.values()
+        for title, path in m.columns.items()
+        if any(score_at(runs[k], s, method, path) is not None for k in keys for s in EVAL_SPLITS)
+    }
     lines = [
         f"### Scoring methods compared (`{method}`, WER dev / test)",
         "",
-        "| Model | Layers | " + " | ".join(SCORERS) + " |",
-        "|---|--:|" + "--:|" * len(SCORERS),
+        "| Model | Layers | " + " | ".join(columns) + " |",
+        "|---|--:|" + "--:|" * len(columns),
     ]
-    for key in (k for k in _row_keys(runs, paper) if k in runs):
+    for key in keys:
         (model, tag, layers), run = key, runs[key]
         cells = [
             " / ".join(_num(score_at(run, s, method, path), ".1f") for s in EVAL_SPLITS)
-            for path in SCORERS.values()
+            for path in columns.values()
         ]
         lines.append(f"| {model}{tag} | {layers} | " + " | ".join(cells) + " |")
     return [
@@ -211,8 +220,7 @@ def results_markdown(
     paper's table the runs reproduce (figures and claims), ``boot`` the bootstrap settings of
     the claims' intervals (``None``: point verdicts only), ``speakers`` the speaker of each
     evaluation segment (cut id -> speaker) for the NIST tests' per-speaker blocks."""
-    if primary not in PRIMARY:
-        raise ReslstmError(f"score.primary={primary!r}: use one of {sorted(PRIMARY)}")
+    primary_path(primary)  # an unknown score.primary is one line before anything is written
     main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
     by_key = {(r.model, r.tag, r.num_layers): r for r in main}
     grid = {(m, n): r for (m, tag, n), r in by_key.items() if not tag}

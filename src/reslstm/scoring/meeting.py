@@ -22,7 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -265,24 +265,3 @@ def _with_sessions(rows: list[dict], sessions: set[str]) -> Any:
         for s in sorted(sessions - present)
     ]
     return SegLST(list(rows) + empty)
-
-
-def meeting_scores(
-    stm: Path, ctm: Path, seglst: Path, methods: Iterable[str], overlap_limit: int, collar: float
-) -> dict[str, Any]:
-    """The scoring methods that read time-marked files: ``asclite`` and/or ``meeteval``."""
-    out: dict[str, Any] = {}
-    if "asclite" in methods:
-        out["asclite"] = asclite(stm, ctm, overlap_limit)
-    if "meeteval" in methods:
-        out["meeteval"] = meeteval_scores(stm, seglst, ctm, collar)
-    return out
-
-
-def meeting_wers(scores: Mapping[str, Any]) -> dict[str, float]:
-    """The headline WER of each meeting-level method in ``scores`` (as in ``scores.json``):
-    ``asclite``, ``meeteval_cpwer``, ``meeteval_tcorc``."""
-    found = {"asclite": scores.get("asclite", {}).get("wer")}
-    for metric in ("cpwer", "tcorc"):
-        found[f"meeteval_{metric}"] = scores.get("meeteval", {}).get(metric, {}).get("wer")
-    return {k: v for k, v in found.items() if v is not None}

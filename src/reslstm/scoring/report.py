@@ -1,12 +1,12 @@
-"""Score reports on disk: per-utterance TSV, human-readable errors, a Kaldi-like line, JSON."""
+"""Score reports on disk: per-utterance TSV, human-readable errors, a Kaldi-like line, and the
+numbers of ``scores.json``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from reslstm.io import atomic_write_json, atomic_write_text
+from reslstm.io import atomic_write_text
 from reslstm.layout import DecodeDir
 from reslstm.scoring.wer import ErrorCounts, Scores
 
@@ -79,27 +79,15 @@ def errors_text(scores: Scores, top: int = TOP_CONFUSIONS) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_scores(
-    scores: Scores,
-    out_dir: str | Path,
-    subsets: Mapping[str, Scores] | None = None,
-    other_methods: Mapping[str, Any] | None = None,
-    overlapped: Mapping[str, bool] | None = None,
+def write_reports(
+    scores: Scores, out_dir: str | Path, overlapped: Mapping[str, bool] | None = None
 ) -> None:
-    """Write ``per_utt.tsv``, ``errors.txt``, ``wer`` and ``scores.json`` into ``out_dir``.
-
-    ``subsets`` (e.g. overlapped / non-overlapped segments) go into ``scores.json`` under
-    their names, each with the same keys as the whole set; ``other_methods`` (asclite,
-    meeteval) under theirs; ``overlapped`` (cut id -> flag) marks the rows of ``per_utt.tsv``.
-    """
+    """Write ``per_utt.tsv`` (its rows marked by ``overlapped``, cut id -> flag),
+    ``errors.txt`` and ``wer`` into ``out_dir``; ``scores.json`` is stage 5's, from every
+    scoring method (scoring/methods.py)."""
     out = DecodeDir(Path(out_dir))
     atomic_write_text(out.per_utt, per_utt_tsv(scores, overlapped))
     atomic_write_text(out.errors, errors_text(scores))
     atomic_write_text(
         out.wer, f"{kaldi_line('WER', scores.words)} {kaldi_line('CER', scores.chars)}\n"
     )
-    summary: dict[str, Any] = summary_json(scores)
-    for name, sub in (subsets or {}).items():
-        summary[name] = summary_json(sub)
-    summary.update(other_methods or {})
-    atomic_write_json(out.scores, summary)
