@@ -18,15 +18,13 @@ node_rank=0
 rdzv_endpoint=""
 rdzv_id=reslstm
 
-stage_names=(
-  "data: generate the mini corpus (or check/download AMI), lhotse manifests and cut sets"
-  "features: 80-dim kaldifeat fbank (lilcom storage) and global CMVN statistics"
-  "tokens: characters or BPE pieces (lang=bpe), lexicon and word 3-gram LM (ARPA) from training text"
-  "train: CTC training of each model (TensorBoard, checkpoints, resume)"
-  "decode: greedy and lexicon+LM beam search on dev and test"
-  "score: WER/CER with jiwer after AMI text normalisation, all / overlapped / non-overlapped"
-  "table: RESULTS.md with the paper's Table 1 (Table 2 for pooled data.train_mics), the claims checked, plots"
-)
+# the stages, from their one definition (also reslstm.layout.STAGES): number, name, banner
+stage_names=() stage_banners=()
+while IFS=$'\t' read -r number name banner; do
+  [[ -z $number || $number == \#* ]] && continue
+  ((number == ${#stage_names[@]})) || { echo "error: src/reslstm/stages.tsv: stage $number out of order" >&2; exit 2; }
+  stage_names+=("$name") stage_banners+=("$banner")
+done < src/reslstm/stages.tsv
 
 usage() {
   cat <<USAGE
@@ -34,7 +32,7 @@ Usage: ./run.sh [options] [hydra overrides...]
 
 Stages (each skips work whose outputs are complete; add force=true to redo):
 USAGE
-  for i in "${!stage_names[@]}"; do printf '  %d  %s\n' "$i" "${stage_names[$i]}"; done
+  for i in "${!stage_names[@]}"; do printf '  %d  %s: %s\n' "$i" "${stage_names[$i]}" "${stage_banners[$i]}"; done
   cat <<USAGE
 
 Options:
@@ -184,19 +182,18 @@ for_each_run() {  # for_each_run COMMAND: COMMAND <run overrides...> for every r
   return $failed
 }
 
-stage_modules=(prepare features tokens train decode score table)
 for ((s = stage; s <= stop_stage; s++)); do
-  echo "=== stage $s: ${stage_names[$s]}"
+  echo "=== stage $s: ${stage_names[$s]}: ${stage_banners[$s]}"
   rc=0
   case $s in
     3) for_each_run train_cmd || rc=$? ;;
-    4|5) for_each_run "run_stage ${stage_modules[$s]}" || rc=$? ;;
-    *) run_stage "${stage_modules[$s]}" || rc=$? ;;
+    4|5) for_each_run "run_stage ${stage_names[$s]}" || rc=$? ;;
+    *) run_stage "${stage_names[$s]}" || rc=$? ;;
   esac
   # status 2: the stage already printed its one-line error; anything else is unexpected
   if ((rc == 2)); then exit 2; fi
   if ((rc != 0)); then
-    echo "error: stage $s (${stage_modules[$s]}) failed with status $rc (see above)" >&2
+    echo "error: stage $s (${stage_names[$s]}) failed with status $rc (see above)" >&2
     exit 1
   fi
 done

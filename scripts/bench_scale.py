@@ -186,7 +186,7 @@ def bench_size(args: argparse.Namespace, hours: float) -> SizeResult:
     result = SizeResult(hours)
     steps = [
         ("generate", [*py, "-c", GENERATE, *common]),
-        ("0 data", [*py, "-m", "reslstm.cli.prepare", *common]),
+        ("0 data", [*py, "-m", "reslstm.cli.data", *common]),
         ("1 features", [*py, "-m", "reslstm.cli.features", *common]),
         ("2 tokens", [*py, "-m", "reslstm.cli.tokens", *common]),
     ]

@@ -12,17 +12,23 @@ from pathlib import Path
 
 import pytest
 
+from reslstm.layout import STAGES
 from tests.helpers import ROOT, run_sh
 
 # What scripts/setup_env.sh hashes into its stamp (a venv with that stamp counts as set up).
 SETUP_INPUTS = ("requirements.txt", "pyproject.toml", "scripts/setup_env.sh")
 
 
-def test_help_lists_every_stage() -> None:
+def test_help_and_layout_list_the_same_stages_from_one_definition() -> None:
+    """src/reslstm/stages.tsv: run.sh's --help, its banners and reslstm.layout.STAGES, and
+    each stage's module reslstm.cli.<name>."""
     out = run_sh("--help")
     assert out.returncode == 0
-    for i, name in enumerate(["data", "features", "tokens", "train", "decode", "score", "table"]):
-        assert f"  {i}  {name}:" in out.stdout
+    assert STAGES == ("data", "features", "tokens", "train", "decode", "score", "table")
+    listed = re.findall(r"^  (\d)  (\w+): ", out.stdout, flags=re.MULTILINE)
+    assert listed == [(str(i), name) for i, name in enumerate(STAGES)]
+    for name in STAGES:
+        assert (ROOT / "src" / "reslstm" / "cli" / f"{name}.py").is_file()
 
 
 @pytest.mark.parametrize(

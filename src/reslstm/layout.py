@@ -24,7 +24,18 @@ from reslstm.io import MARKER, is_done
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 SPLITS = ("train", "dev", "test")
 EVAL_SPLITS = SPLITS[1:]  # scored, never trained on
-STAGES = ("data", "features", "tokens", "train", "decode", "score", "table")  # run.sh's 0-6
+STAGE_FILE = Path(__file__).with_name("stages.tsv")  # the one definition, run.sh reads it too
+
+
+def _read_stages(path: Path) -> tuple[str, ...]:
+    """The stage names of ``stages.tsv`` in stage order (numbered from 0, as run.sh's)."""
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r[0] and not r[0].startswith("#")]
+    assert [int(r[0]) for r in rows] == list(range(len(rows))), f"{path}: stages out of order"
+    return tuple(r[1] for r in rows)
+
+
+STAGES = _read_stages(STAGE_FILE)  # "data", "features", ..., "table": reslstm.cli.<name>
 
 # conf/config.yaml's paths.run_dir: <exp_dir>/<corpus>/<model>_L<layers><tag>, where the tag
 # also holds lang.suffix (``_bpe200`` for BPE tokens, empty for characters)

@@ -92,11 +92,11 @@ def test_stages_0_and_1_prepare_each_condition_once(
     sdm = ManifestDir(tiny_manifests)
     before = sdm.cuts("train").stat().st_mtime_ns
     overrides = ["data=mini_tiny", f"paths.data_dir={tiny_data_dir}", "data.train_mics=[sdm,ihm]"]
-    for stage in ("prepare", "features"):
+    for stage in ("data", "features"):
         out = run_stage(stage, *overrides)
         assert out.returncode == 0, out.stdout[-3000:]
     assert sdm.cuts("train").stat().st_mtime_ns == before
-    assert run_stage("prepare", *overrides).stdout.count("stage 0 already done") == 2
+    assert run_stage("data", *overrides).stdout.count("stage 0 already done") == 2
     ihm = tiny_data_dir / "fbank" / "mini_tiny_ihm"
     assert (ihm / "cuts_train.jsonl.gz").is_file() and (ihm / "cmvn.json").is_file()
     assert (tiny_data_dir / "fbank" / "mini_tiny_sdm" / "cmvn.json").is_file()

@@ -36,14 +36,14 @@ def test_killed_data_prep_reruns_to_the_clean_result(
 ) -> None:
     args = ["data=mini_tiny", f"paths.data_dir={tmp_path}"]
     corpora = tmp_path / "corpora"
-    proc = start_stage("prepare", *args)
+    proc = start_stage("data", *args)
     workers = kill_when(proc, lambda: corpora.is_dir() and any(corpora.rglob("*.wav")))
     assert workers, "the generator finished (or had no workers) before the kill"
     assert not alive(workers), "generator workers outlived the stage"
     manifests = tmp_path / "manifests" / "mini_tiny_sdm"
     assert not is_done(manifests) and not (manifests / "cuts_train.jsonl.gz").exists()
 
-    out = run_stage("prepare", *args)
+    out = run_stage("data", *args)
     assert out.returncode == 0, out.stdout[-2000:]
     assert tree_hash(corpora / "mini_tiny", "*.wav") == tree_hash(tiny_corpus_dir, "*.wav")
     for split in ("train", "dev", "test"):

@@ -1,4 +1,4 @@
-"""Stage 0: data preparation (``reslstm-prepare``), for every microphone the run trains on."""
+"""Stage 0: data preparation (``reslstm-data``), for every microphone the run trains on."""
 
 from pathlib import Path
 
