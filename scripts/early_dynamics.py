@@ -70,7 +70,7 @@ def main() -> None:
     cfg = compose_config([*args.overrides, f"train.log_every_steps={args.every}"])
     torch.set_num_threads(cfg.num_threads)
     trainer = Trainer(cfg)
-    sampler = make_sampler(trainer.parts.dev_cuts, trainer.tcfg, epoch=0, seed=0)
+    sampler = make_sampler(trainer.parts.dev_cuts, trainer.train_cfg, epoch=0, seed=0)
     dev = next(iter(DataLoader(trainer.parts.dataset, sampler=sampler, batch_size=None)))
     train = batches(trainer)
     for step in range(args.steps + 1):

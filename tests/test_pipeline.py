@@ -78,6 +78,26 @@ def test_transcribe_prints_one_line_per_file(recipe: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith(f"{wav}\t")
 
 
+def test_the_python_api_transcribes_files_and_sample_arrays(
+    recipe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a notebook does (reslstm's exports), from the recipe root the run was trained in."""
+    import soundfile
+
+    import reslstm
+
+    monkeypatch.chdir(ROOT)
+    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
+    asr = reslstm.Transcriber.from_run(run, method="greedy")
+    words = asr.transcribe(wav)
+    samples, rate = soundfile.read(wav, dtype="float32")
+    assert asr.transcribe(samples, sample_rate=rate) == words
+    assert all(0 <= w.start <= w.end <= len(samples) / rate + 0.1 for w in words)
+    assert isinstance(reslstm.load_trained_model(run), type(asr.model))
+    assert reslstm.__all__ == ["Transcriber", "Word", "build_model", "load_trained_model"]
+
+
 def test_bpe_tokens_train_decode_and_transcribe(
     tiny_prepared: Path, tmp_path: Path, tiny_config
 ) -> None:

@@ -12,7 +12,7 @@ from reslstm.ctc import ctc_loss
 from reslstm.errors import ReslstmError
 from reslstm.models import build_model
 from reslstm.train.build import build_training
-from reslstm.train.interctc import interctc_layers, interctc_loss
+from reslstm.train.interctc import interctc_loss, interctc_taps
 from reslstm.train.trainer import Trainer
 from tests.helpers import tiny_training
 
@@ -34,7 +34,7 @@ SMALL = {"cell_dim": 16, "proj_dim": 8, "dropout": 0.0, "subsampling": 2}
     ],
 )
 def test_tapped_layers_lie_below_the_top(layers: int, every: int, taps: tuple[int, ...]) -> None:
-    assert interctc_layers(layers, every, 0.5) == taps
+    assert interctc_taps(layers, every, 0.5) == taps
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_tapped_layers_lie_below_the_top(layers: int, every: int, taps: tuple[in
 )
 def test_bad_settings_are_refused(every: int, weight: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        interctc_layers(10, every, weight)
+        interctc_taps(10, every, weight)
 
 
 def test_loss_weights_top_against_mean_of_tapped() -> None:
@@ -86,7 +86,7 @@ def test_trainer_minimises_the_combined_loss(tiny_prepared: Path, tmp_path: Path
     overrides = tiny_training(tiny_prepared, tmp_path)[1:]
     cfg = tiny_config(*overrides, "model.num_layers=3", "model.dropout=0", "train.interctc_every=1")
     trainer = Trainer(cfg)
-    assert trainer.parts.interctc_layers == (1, 2)
+    assert trainer.parts.interctc_taps == (1, 2)
     batch = next(iter(trainer._epoch_loader()))
     with torch.no_grad():
         log_probs, lens = trainer.model(batch["feats"], batch["feat_lens"], (1, 2))
@@ -110,8 +110,8 @@ def test_warmup_drops_the_taps_once_the_model_learns(
             *overrides, "model.num_layers=3", "train.interctc_every=1", "train.interctc_warmup=true"
         )
     )
-    assert warm.interctc_taps() == (1, 2) == Trainer(cfg).interctc_taps()
+    assert warm.active_taps() == (1, 2) == Trainer(cfg).active_taps()
     warm.schedule.end_epoch(2.0, learning=True)  # greedy dev CER fell below learning_cer
-    assert warm.interctc_taps() == ()
+    assert warm.active_taps() == ()
     warm.schedule.end_epoch(2.5, learning=False)  # learning is sticky: the taps stay off
-    assert warm.interctc_taps() == ()
+    assert warm.active_taps() == ()

@@ -54,34 +54,36 @@ class Decoded:
 
 def decode_run(cfg: DictConfig) -> None:
     """Stage 4: decode ``decode.splits`` of one run with every method (skips finished ones)."""
-    layout, d = Layout.of(cfg), cfg.decode
+    layout, decode_cfg = Layout.of(cfg), cfg.decode
     run = layout.run
     key = {
         "outputs": [p.name for p in DecodeDir(Path()).decoded()],  # an older layout is redone
-        "checkpoint": checkpoint_identity(run.path, d.checkpoint, d.avg_last),
-        "decode": OmegaConf.to_container(d, resolve=True),
+        "checkpoint": checkpoint_identity(run.path, decode_cfg.checkpoint, decode_cfg.avg_last),
+        "decode": OmegaConf.to_container(decode_cfg, resolve=True),
         "lang": done_marker(layout.lang.path),
     }
-    out = {(s, m): run.decode(s, m) for s in d.splits for m in d.methods}
+    out = {(s, m): run.decode(s, m) for s in decode_cfg.splits for m in decode_cfg.methods}
     todo = [
-        s for s in d.splits if cfg.force or not all(is_done(out[s, m].path, key) for m in d.methods)
+        s
+        for s in decode_cfg.splits
+        if cfg.force or not all(is_done(out[s, m].path, key) for m in decode_cfg.methods)
     ]
     if not todo:
         log.info("%s: decoding is complete; nothing to do (force=true redoes it)", run.name)
         return
     device = resolve_device(cfg.device)
-    model = load_trained_model(run.path, d.checkpoint, d.avg_last).to(device)
+    model = load_trained_model(run.path, decode_cfg.checkpoint, decode_cfg.avg_last).to(device)
     tokenizer = load_tokenizer(cfg.lang.tokens, layout.lang)
     decoders = make_decoders(cfg, tokenizer)
     frame_s = to_seconds(1, cfg.features.frame_shift, model.frontend.subsampling)
     for split in todo:
-        for m in d.methods:
+        for m in decode_cfg.methods:
             clear_done(out[split, m].path)
         cuts = load_cuts(require(layout.fbank.cuts(split), 1))
         bar = f"decode {split}" if cfg.progress_bar else None
-        decoded = decode_cuts(model, cuts, tokenizer, decoders, d.max_duration, bar)
+        decoded = decode_cuts(model, cuts, tokenizer, decoders, decode_cfg.max_duration, bar)
         audio_s = sum(c.duration for c in cuts)
-        for m in d.methods:
+        for m in decode_cfg.methods:
             info = {"rtf": decoded.seconds[m] / max(audio_s, 1e-9), "audio_s": audio_s}
             write_decode(out[split, m], cuts, decoded.hyps[m], frame_s, info)
             mark_done(out[split, m].path, key)

@@ -22,12 +22,12 @@ from reslstm.layout import Layout, require, require_done
 from reslstm.models import CTCModel, build_model
 from reslstm.runtime import seed_everything
 from reslstm.tokens import Tokenizer, load_tokenizer
-from reslstm.train.interctc import interctc_layers
+from reslstm.train.interctc import interctc_taps
 from reslstm.train.schedule import LRSchedule
 
 
 @dataclass
-class Training:
+class TrainingParts:
     """Everything the training loop needs besides the device and the process group."""
 
     layout: Layout
@@ -35,7 +35,7 @@ class Training:
     model_cfg: dict[str, Any]  # the resolved ``model`` config, stored in every checkpoint
     input_dim: int
     model: CTCModel  # on the device, CMVN set
-    interctc_layers: tuple[int, ...]  # layers with an intermediate CTC loss (train/interctc.py)
+    interctc_taps: tuple[int, ...]  # layers with an intermediate CTC loss (train/interctc.py)
     train_cuts: CutSet  # filtered to what CTC can learn from
     dev_cuts: CutSet  # the per-epoch monitoring subset (train.dev_monitor_every)
     dataset: CTCBatches
@@ -51,7 +51,7 @@ def monitor_subset(cuts: CutSet, every: int) -> CutSet:
     return CutSet.from_cuts(sorted(cuts, key=lambda c: c.id)[::every])
 
 
-def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -> Training:
+def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -> TrainingParts:
     """Build the run ``cfg`` describes; the model's initial weights come from ``cfg.seed``
     (identical on every rank of a DDP run).
 
@@ -59,14 +59,14 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
     stage 0-1 outputs); dev is ``data.mic``'s, and so are the tokens and LM of stage 2 (every
     condition transcribes the same meetings).
     """
-    layout, t = Layout.of(cfg), cfg.train
+    layout, train_cfg = Layout.of(cfg), cfg.train
     sources = {c.data.mic: Layout.of(c) for c in conditions(cfg)}  # data.mic's first
     for source in sources.values():
         require_done(source.manifests.path, 0)
     tokenizer = load_tokenizer(cfg.lang.tokens, layout.lang)
     seed_everything(cfg.seed)
     # on-the-fly: audio cuts of stage 0, features computed per batch (CMVN still from stage 1)
-    stage = 0 if t.on_the_fly_features else 1
+    stage = 0 if train_cfg.on_the_fly_features else 1
 
     def cuts_path(source: Layout, split: str) -> Path:
         return require((source.manifests if stage == 0 else source.fbank).cuts(split), stage)
@@ -79,7 +79,9 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     try:
         model = build_model(model_cfg, input_dim, tokenizer.vocab_size)
-        taps = interctc_layers(model_cfg["num_layers"], t.interctc_every, t.interctc_weight)
+        taps = interctc_taps(
+            model_cfg["num_layers"], train_cfg.interctc_every, train_cfg.interctc_weight
+        )
     except ValueError as e:
         raise ReslstmError(str(e)) from e
     model.set_cmvn(*cmvn)
@@ -97,24 +99,24 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
     )
     dev_path = cuts_path(layout, "dev")
     dev_cuts = filter_trainable(load_cuts(dev_path), tokenizer, out_frames, dev_path, shift)
-    dev_cuts = monitor_subset(dev_cuts, t.dev_monitor_every)
-    batches_per_epoch = estimate_batches(train_cuts, t.max_duration, world_size)
-    return Training(
+    dev_cuts = monitor_subset(dev_cuts, train_cfg.dev_monitor_every)
+    batches_per_epoch = estimate_batches(train_cuts, train_cfg.max_duration, world_size)
+    return TrainingParts(
         layout=layout,
         tokenizer=tokenizer,
         model_cfg=model_cfg,
         input_dim=input_dim,
         model=model,
-        interctc_layers=taps,
+        interctc_taps=taps,
         train_cuts=train_cuts,
         dev_cuts=dev_cuts,
         dataset=CTCBatches(
             tokenizer,
-            spec_augment=t.spec_augment,
-            extractor=make_extractor(cfg.features) if t.on_the_fly_features else None,
+            spec_augment=train_cfg.spec_augment,
+            extractor=make_extractor(cfg.features) if train_cfg.on_the_fly_features else None,
         ),
-        optimizer=make_optimizer(model, t),
-        schedule=make_schedule(t, total_steps=batches_per_epoch * t.max_epochs),
+        optimizer=make_optimizer(model, train_cfg),
+        schedule=make_schedule(train_cfg, total_steps=batches_per_epoch * train_cfg.max_epochs),
     )
 
 
@@ -142,29 +144,34 @@ def estimate_batches(cuts: CutSet, max_duration: float, world_size: int) -> int:
     return max(1, math.ceil(total / max_duration / world_size))
 
 
-def make_optimizer(model: torch.nn.Module, t: DictConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, train_cfg: DictConfig) -> torch.optim.Optimizer:
     """``train.optimizer`` over the model's parameters."""
     params = model.parameters()
-    if t.optimizer == "adam":
-        return torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
-    if t.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
-    if t.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
-    raise ReslstmError(f"train.optimizer={t.optimizer!r}: use adam, adamw or sgd")
+    if train_cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    if train_cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    if train_cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            params,
+            lr=train_cfg.lr,
+            momentum=train_cfg.momentum,
+            weight_decay=train_cfg.weight_decay,
+        )
+    raise ReslstmError(f"train.optimizer={train_cfg.optimizer!r}: use adam, adamw or sgd")
 
 
-def make_schedule(t: DictConfig, total_steps: int) -> LRSchedule:
+def make_schedule(train_cfg: DictConfig, total_steps: int) -> LRSchedule:
     """The learning-rate schedule and stopping rule of ``train``."""
     return LRSchedule(
-        kind=t.scheduler,
-        base_lr=t.lr,
-        warmup_steps=t.warmup_steps,
-        min_lr=t.min_lr,
-        factor=t.newbob_factor,
-        threshold=t.newbob_threshold,
-        patience=t.newbob_patience,
+        kind=train_cfg.scheduler,
+        base_lr=train_cfg.lr,
+        warmup_steps=train_cfg.warmup_steps,
+        min_lr=train_cfg.min_lr,
+        factor=train_cfg.newbob_factor,
+        threshold=train_cfg.newbob_threshold,
+        patience=train_cfg.newbob_patience,
         total_steps=total_steps,
-        max_halvings=t.max_halvings,
-        plateau_patience=t.plateau_patience,
+        max_halvings=train_cfg.max_halvings,
+        plateau_patience=train_cfg.plateau_patience,
     )

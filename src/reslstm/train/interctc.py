@@ -11,12 +11,12 @@ from __future__ import annotations
 from torch import Tensor
 
 
-def interctc_layers(num_layers: int, every: int, weight: float) -> tuple[int, ...]:
+def interctc_taps(num_layers: int, every: int, weight: float) -> tuple[int, ...]:
     """Layers (numbered from 1) whose outputs get a CTC loss: every ``every``-th below the top.
 
     Raises ``ValueError`` for a negative ``every`` or a ``weight`` outside [0, 1).
 
-    >>> [interctc_layers(n, k, 0.5) for n, k in ((10, 3), (5, 3), (3, 3), (10, 0))]
+    >>> [interctc_taps(n, k, 0.5) for n, k in ((10, 3), (5, 3), (3, 3), (10, 0))]
     [(3, 6, 9), (3,), (), ()]
     """
     if every < 0:
@@ -26,8 +26,8 @@ def interctc_layers(num_layers: int, every: int, weight: float) -> tuple[int, ..
     return tuple(range(every, num_layers, every)) if every else ()
 
 
-def interctc_loss(top: Tensor, tapped: list[Tensor], weight: float) -> Tensor:
-    """``(1 - weight) * top + weight * mean(tapped)``; just ``top`` when nothing is tapped."""
-    if not tapped:
+def interctc_loss(top: Tensor, tap_losses: list[Tensor], weight: float) -> Tensor:
+    """``(1 - weight) * top + weight * mean(tap_losses)``; just ``top`` without taps."""
+    if not tap_losses:
         return top
-    return (1 - weight) * top + weight * sum(tapped) / len(tapped)
+    return (1 - weight) * top + weight * sum(tap_losses) / len(tap_losses)

@@ -3,8 +3,10 @@ gradient norms and the run's peak memory (``train_summary.json``)."""
 
 from __future__ import annotations
 
+import math
 import resource
 import sys
+from typing import Any
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
@@ -37,3 +39,12 @@ def peak_memory_mb(
     for key, value in (before or {}).items():
         peak[key] = max(value, peak.get(key, value))
     return peak
+
+
+def layer_grad_norms(model: Any) -> dict[str, float]:
+    """The gradient norm of each of ``model.layer_groups()`` (layer1..N, output)."""
+    norms = {}
+    for name, params in model.layer_groups():
+        sq = sum(float(p.grad.detach().float().norm() ** 2) for p in params if p.grad is not None)
+        norms[name] = math.sqrt(sq)
+    return norms

@@ -6,8 +6,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -19,12 +18,11 @@ from tqdm import tqdm
 
 from reslstm.batches import SkipFirst, make_sampler, num_frames
 from reslstm.checkpoint import restore_training, resume_path, save_training, training_checkpoint
-from reslstm.ctc import ctc_loss, greedy_decode, text_of
+from reslstm.ctc import ctc_loss
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_json, atomic_write_text, remove_stale_tmp
 from reslstm.models import count_parameters
 from reslstm.runtime import resolve_device, rng_state, seed_everything
-from reslstm.scoring import score
 from reslstm.train.build import build_training, estimate_batches
 from reslstm.train.distributed import (
     DistInfo,
@@ -35,47 +33,11 @@ from reslstm.train.distributed import (
     shutdown,
 )
 from reslstm.train.interctc import interctc_loss
-from reslstm.train.monitor import add_grad_norm_layout, peak_memory_mb
+from reslstm.train.monitor import add_grad_norm_layout, layer_grad_norms, peak_memory_mb
+from reslstm.train.state import TrainState, resume_mismatch
+from reslstm.train.validate import dev_metrics
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainState:
-    """Everything besides weights and optimiser that a resumed run needs to continue exactly."""
-
-    epoch: int = 1  # the epoch in progress (1-based)
-    batch_in_epoch: int = 0  # batches of ``epoch`` already trained on
-    step: int = 0
-    elapsed_s: float = 0.0  # training wall time, summed over interrupted runs
-    bad_batches: int = 0
-    batches_per_epoch: int = 0  # measured in the first full epoch (for the ETA)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    peak_memory: dict[str, float] = field(default_factory=dict)  # MiB, over resumed processes
-
-
-def resume_mismatch(points: list[tuple], run_dir: Path) -> str | None:
-    """The error when the ranks would not continue from one point (None if they all do).
-
-    ``points[r]`` is rank ``r``'s ``(epoch, batch, step, fresh)`` after looking for a checkpoint,
-    or ``("error", message)``. A node that sees no checkpoint, or another one, would train other
-    batches than the rest: on several nodes the run directory must be on a shared filesystem.
-    """
-    for rank, point in enumerate(points):
-        if point[0] == "error":
-            return f"rank {rank}: {point[1]}" if len(points) > 1 else point[1]
-    if len(set(points)) <= 1:
-        return None
-
-    def where(point: tuple) -> str:
-        epoch, batch, step, fresh = point
-        return "no checkpoint" if fresh else f"step {step} (epoch {epoch}, batch {batch})"
-
-    ranks = "; ".join(f"rank {r}: {where(p)}" for r, p in enumerate(points))
-    return (
-        f"the ranks would resume from different points ({ranks}): every node must see the "
-        f"same run directory {run_dir}, so put paths.exp_dir on a filesystem shared by all nodes"
-    )
 
 
 class Trainer:
@@ -86,7 +48,7 @@ class Trainer:
     """
 
     def __init__(self, cfg: DictConfig) -> None:
-        self.cfg, self.tcfg = cfg, cfg.train
+        self.cfg, self.train_cfg = cfg, cfg.train
         self.device = resolve_device(cfg.device)
         self.dist: DistInfo = init_distributed(self.device.type)
         if self.device.type == "cuda":
@@ -106,7 +68,7 @@ class Trainer:
         if self.dist.enabled:  # same initial weights everywhere, then per-rank dropout streams
             seed_everything(cfg.seed + self.dist.rank)
         self.state = TrainState()
-        self.amp = self.tcfg.amp and self.device.type == "cuda"
+        self.amp = self.train_cfg.amp and self.device.type == "cuda"
         self.writer: SummaryWriter | None = None
 
     # ----------------------------------------------------------------------------------------
@@ -131,7 +93,7 @@ class Trainer:
                 self.device,
                 self.dist.world_size,
             )
-        while self.state.epoch <= self.tcfg.max_epochs and not self.schedule.finished():
+        while self.state.epoch <= self.train_cfg.max_epochs and not self.schedule.finished():
             self._train_epoch()
             self._end_epoch()
         summary = self._summary()
@@ -143,9 +105,9 @@ class Trainer:
         return summary
 
     def _train_epoch(self) -> None:
-        st, t = self.state, self.tcfg
+        st, train_cfg = self.state, self.train_cfg
         expected = st.batches_per_epoch or estimate_batches(
-            self.parts.train_cuts, t.max_duration, self.dist.world_size
+            self.parts.train_cuts, train_cfg.max_duration, self.dist.world_size
         )
         bar = tqdm(
             total=expected,
@@ -170,12 +132,12 @@ class Trainer:
             fps = frames * self.dist.world_size / max(dt, 1e-9)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", fps=f"{fps:,.0f}")
-            if self.dist.is_main and st.step % t.log_every_steps == 0:
+            if self.dist.is_main and st.step % train_cfg.log_every_steps == 0:
                 self._log_step(loss, fps, grad_norms)
             if not self.cfg.progress_bar and self.dist.is_main and time.monotonic() - last_log > 30:
                 last_log = time.monotonic()
                 self._log_progress(expected, last_log - epoch_start, loss, fps)
-            if st.step % t.checkpoint_every_steps == 0:
+            if st.step % train_cfg.checkpoint_every_steps == 0:
                 self._save(epoch_end=False)
         bar.close()
         if not st.batches_per_epoch or st.epoch == 1:
@@ -183,15 +145,20 @@ class Trainer:
 
     def _epoch_loader(self) -> DataLoader:
         """The batches of the epoch in progress not trained on yet (all, unless resumed)."""
-        st, t = self.state, self.tcfg
+        st, train_cfg = self.state, self.train_cfg
         sampler = make_sampler(
-            self.parts.train_cuts, t, st.epoch, self.cfg.seed, self.dist.world_size, self.dist.rank
+            self.parts.train_cuts,
+            train_cfg,
+            st.epoch,
+            self.cfg.seed,
+            self.dist.world_size,
+            self.dist.rank,
         )
         return DataLoader(
             self.parts.dataset,
             sampler=SkipFirst(sampler, st.batch_in_epoch),
             batch_size=None,
-            num_workers=t.num_workers,
+            num_workers=train_cfg.num_workers,
             # its own generator: creating the iterator must not advance the global RNG, or a
             # resumed run would draw different dropout masks than an uninterrupted one
             generator=torch.Generator().manual_seed(self.cfg.seed + st.epoch),
@@ -212,33 +179,33 @@ class Trainer:
             eta,
         )
 
-    def interctc_taps(self) -> tuple[int, ...]:
+    def active_taps(self) -> tuple[int, ...]:
         """The layers with an intermediate CTC loss in this step: none once the model learns
         when ``train.interctc_warmup`` (the taps then served as a warm-up only)."""
-        if self.tcfg.interctc_warmup and self.schedule.learning:
+        if self.train_cfg.interctc_warmup and self.schedule.learning:
             return ()
-        return self.parts.interctc_layers
+        return self.parts.interctc_taps
 
     def _step(self, batch: dict[str, Any]) -> tuple[float, int, dict[str, float]]:
         """One update on ``batch``: its loss, frames and gradient norms (NaN, {} if skipped)."""
-        st, t = self.state, self.tcfg
+        st, train_cfg = self.state, self.train_cfg
         for group in self.optimizer.param_groups:
             group["lr"] = self.schedule.lr(st.step)
         feats = batch["feats"].to(self.device)
         feat_lens = batch["feat_lens"].to(self.device)
-        taps = self.interctc_taps()
+        taps = self.active_taps()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             log_probs, out_lens = self.ddp_model(feats, feat_lens, taps)
         # one [B, T', V] per layer with a loss: the tapped layers', then the top's
         per_layer = log_probs if taps else log_probs.unsqueeze(0)
         losses = [self._ctc_loss(lp, out_lens, batch) for lp in per_layer]
-        loss = interctc_loss(losses[-1], losses[:-1], self.tcfg.interctc_weight)
+        loss = interctc_loss(losses[-1], losses[:-1], self.train_cfg.interctc_weight)
         self.optimizer.zero_grad(set_to_none=True)
         frames = int(batch["feat_lens"].sum())
         finite = all_true(bool(torch.isfinite(loss)), self.dist)
         if finite:
             loss.backward()
-            total = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+            total = torch.nn.utils.clip_grad_norm_(self.model.parameters(), train_cfg.grad_clip)
             finite = all_true(bool(torch.isfinite(total)), self.dist)
         if not finite:
             self._skip_bad_batch(batch)
@@ -247,13 +214,13 @@ class Trainer:
         self.optimizer.step()
         st.step += 1
         norms = {"total": float(total)}
-        if self.dist.is_main and st.step % t.log_every_steps == 0:
-            norms.update(self._layer_grad_norms())
+        if self.dist.is_main and st.step % train_cfg.log_every_steps == 0:
+            norms.update(layer_grad_norms(self.model))
         return float(loss.detach()), frames, norms
 
     def _skip_bad_batch(self, batch: dict[str, Any]) -> None:
         """Count a batch with a NaN/inf loss or gradient; abort after ``max_bad_batches``."""
-        st, limit = self.state, self.tcfg.max_bad_batches
+        st, limit = self.state, self.train_cfg.max_bad_batches
         st.bad_batches += 1
         self.optimizer.zero_grad(set_to_none=True)
         log.warning(
@@ -276,15 +243,6 @@ class Trainer:
         targets, target_lens = batch["targets"], batch["target_lens"]
         return ctc_loss(log_probs, out_lens, targets, target_lens, self.tokenizer.blank_id)
 
-    def _layer_grad_norms(self) -> dict[str, float]:
-        norms = {}
-        for name, params in self.model.layer_groups():
-            sq = sum(
-                float(p.grad.detach().float().norm() ** 2) for p in params if p.grad is not None
-            )
-            norms[name] = math.sqrt(sq)
-        return norms
-
     def _log_step(self, loss: float, fps: float, grad_norms: dict[str, float]) -> None:
         w, step = self.writer, self.state.step
         if math.isfinite(loss):
@@ -295,33 +253,23 @@ class Trainer:
             w.add_scalar(f"grad_norm/{name}", value, step)
 
     # ----------------------------------------------------------------------------------------
-    @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Dev loss (per token) and greedy dev WER/CER."""
-        self.model.eval()
-        sampler = make_sampler(self.parts.dev_cuts, self.tcfg, epoch=0, seed=0)
-        loader = DataLoader(
-            self.parts.dataset, sampler=sampler, batch_size=None, generator=torch.Generator()
+        """Dev loss (per token) and greedy dev WER/CER on the monitoring subset of dev."""
+        return dev_metrics(
+            self.model,
+            self.parts.dev_cuts,
+            self.parts.dataset,
+            self.train_cfg,
+            self.tokenizer,
+            self.amp,
         )
-        total, tokens, refs, hyps = 0.0, 0, {}, {}
-        for batch in loader:
-            feats, lens = batch["feats"].to(self.device), batch["feat_lens"].to(self.device)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                log_probs, out_lens = self.model(feats, lens)
-            n = int(batch["target_lens"].sum())
-            total += float(self._ctc_loss(log_probs, out_lens, batch)) * n
-            tokens += n
-            words = greedy_decode(log_probs.float(), out_lens, self.tokenizer)
-            for uid, text, hyp in zip(batch["ids"], batch["texts"], words, strict=True):
-                refs[uid], hyps[uid] = text, text_of(hyp)
-        self.model.train()
-        scores = score(refs, hyps)
-        return {"dev_loss": total / max(tokens, 1), "dev_wer": scores.wer, "dev_cer": scores.cer}
 
     def _end_epoch(self) -> None:
         st = self.state
         metrics = self.validate()
-        learning = metrics["dev_cer"] is not None and metrics["dev_cer"] < self.tcfg.learning_cer
+        learning = (
+            metrics["dev_cer"] is not None and metrics["dev_cer"] < self.train_cfg.learning_cer
+        )
         self.schedule.end_epoch(metrics["dev_loss"], learning)
         record = {
             "epoch": st.epoch,
@@ -372,7 +320,7 @@ class Trainer:
                 world_size=self.dist.world_size,
             )
             epoch = self.state.epoch - 1 if epoch_end else None
-            save_training(ckpt, self.run_dir.checkpoints, epoch, best, self.tcfg.keep_last)
+            save_training(ckpt, self.run_dir.checkpoints, epoch, best, self.train_cfg.keep_last)
             if epoch_end:
                 self._write_metrics()
         barrier(self.dist)
@@ -386,7 +334,7 @@ class Trainer:
             remove_stale_tmp(self.run_dir.checkpoints.path / "*")  # a write interrupted by a kill
         path, error = None, None
         try:
-            path = resume_path(self.run_dir.checkpoints, str(self.tcfg.resume))
+            path = resume_path(self.run_dir.checkpoints, str(self.train_cfg.resume))
             if path is not None:
                 state = restore_training(
                     path,
