@@ -100,7 +100,8 @@ def _float(path: Path, line_no: int, value: str) -> float:
 
 
 def read_stm(path: Path) -> list[Segment]:
-    """Parse an STM written by :func:`stm_text` (comments ``;;`` skipped); one line on error."""
+    """Parse a NIST STM file (``;;`` comments skipped; the optional ``<o,f0,male>`` label field
+    after the times is not part of the words); one line naming file and line on error."""
     segments = []
     for no, line in _lines(path):
         parts = line.split(maxsplit=5)
@@ -109,7 +110,11 @@ def read_stm(path: Path) -> list[Segment]:
         start, end = _float(path, no, parts[3]), _float(path, no, parts[4])
         if end < start:
             raise ReslstmError(f"{path}:{no}: segment ends before it starts")
-        text = parts[5] if len(parts) > 5 else ""
+        text = parts[5].strip() if len(parts) > 5 else ""
+        if text.startswith("<"):  # the label field: <o,f0,male>
+            label, _, text = text.partition(">")
+            if " " in label:
+                raise ReslstmError(f"{path}:{no}: unclosed label field {label[:40]!r}")
         segments.append(Segment(f"{path.name}:{no}", parts[0], parts[2], start, end, text.strip()))
     return segments
 
