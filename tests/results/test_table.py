@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from reslstm.results import collect_runs, write_results
 from tests.helpers import run_stage
@@ -200,3 +203,19 @@ def test_complete_grids_of_other_variants_get_their_claims_side_by_side(tmp_path
     assert "| plain 10 layers worse than plain 3 | ✓ / ✓ | ✓ / ✓ |" in section
     assert "| mean dev WER of the 9 models (all segments) | 49.67 | 48.67 |" in section
     assert "| untrained models | 0 | 0 |" in section
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("score.bootstrap_samples=0", "score.bootstrap_samples must be >= 1, got 0"),
+        ("score.confidence=100", r"score.confidence must be in \(0, 100\) %, got 100"),
+    ],
+)
+def test_bad_bootstrap_settings_are_one_line_and_write_nothing(
+    tmp_path: Path, override: str, message: str
+) -> None:
+    make_run(tmp_path / "mini_sdm", "residual_lstm", 3, 1, 45.0, 47.0)
+    out = run_stage("table", f"paths.exp_dir={tmp_path}", override)
+    assert out.returncode == 2 and re.search(f"^error: {message}$", out.stdout, re.MULTILINE)
+    assert not (tmp_path / "mini_sdm" / "RESULTS.md").exists()

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from reslstm.errors import ReslstmError
 from reslstm.layout import EVAL_SPLITS, RunDir
 from reslstm.results.bootstrap import Draws, aligned_errors, bootstrap_wers, read_per_utt
 from reslstm.results.claims import (
@@ -34,6 +35,12 @@ class BootstrapConfig:
     samples: int = 5000
     seed: int = 2004
     confidence: float = 95.0
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ReslstmError(f"score.bootstrap_samples must be >= 1, got {self.samples}")
+        if not 0 < self.confidence < 100:
+            raise ReslstmError(f"score.confidence must be in (0, 100) %, got {self.confidence}")
 
 
 DEFAULT_BOOTSTRAP = BootstrapConfig()
