@@ -8,6 +8,7 @@ import pytest
 from reslstm.results import significance
 from reslstm.results.claims import TABLE1, TABLE2
 from reslstm.results.significance import FIRST, SAME, SECOND, Texts, claim_pairs, sctk_tests
+from reslstm.scoring import meeting
 
 REF = "the cat sat on mats"
 SPEAKERS = {f"m-{i:02d}": f"spk{i % 8}" for i in range(40)}  # 8 speakers, 5 segments each
@@ -32,7 +33,7 @@ def test_identical_systems_do_not_differ() -> None:
 
 def test_without_sctk_the_tests_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "")
-    monkeypatch.setattr(significance, "SCTK_DIRS", ())
+    monkeypatch.setattr(meeting, "SCTK_DIRS", ())
     assert sctk_tests(texts(REF), texts(REF), SPEAKERS) is None
 
 

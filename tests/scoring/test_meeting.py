@@ -111,7 +111,8 @@ def test_a_missing_asclite_fails_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stm, ctm, _ = files(tmp_path, REFS, timed("THE CAT", 0.2, "A"))
-    monkeypatch.setattr(meeting, "ASCLITE_PATHS", ("no-such-asclite",))
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(meeting, "SCTK_DIRS", ())
     with pytest.raises(ReslstmError, match="asclite not found.*apt-get install sctk") as e:
         asclite(stm, ctm)
     assert "\n" not in str(e.value)

@@ -13,7 +13,6 @@ ship in Debian's ``sctk``, as asclite does; without them the section says so and
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -30,15 +29,10 @@ from reslstm.results.bootstrap import (
 from reslstm.results.claims import MISSING, Cell, PaperTable, claim_specs, rel_change
 from reslstm.results.runs import RunResult
 from reslstm.results.verdicts import BootstrapConfig
+from reslstm.scoring.meeting import find_sctk
 
-SCTK_DIRS = ("/usr/lib/sctk/bin",)  # where Debian's sctk puts its binaries
 TESTS = {"mapsswe": "MAPSSWE", "sign": "sign", "wilc": "Wilcoxon"}  # sc_stats -t name -> title
 FIRST, SECOND, SAME = "first", "second", "same"  # which system has fewer errors, significantly
-
-
-def find_sctk(tool: str) -> str | None:
-    """The path of an SCTK binary (``sclite``, ``sc_stats``), or ``None`` if not installed."""
-    return shutil.which(tool) or shutil.which(tool, path=":".join(SCTK_DIRS))
 
 
 @dataclass(frozen=True)

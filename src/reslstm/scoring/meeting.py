@@ -35,7 +35,7 @@ from reslstm.scoring.wer import ErrorCounts
 # Kaldi egs/ami/s5b/local/score_asclite.sh removes these from the CTM before scoring.
 HESITATIONS = frozenset("ACH AH EEE EH ER EW HA HEE HM HMM HUH MM OOF UH UM".split())
 CHANNEL = "1"
-ASCLITE_PATHS = ("asclite", "/usr/lib/sctk/bin/asclite")
+SCTK_DIRS = ("/usr/lib/sctk/bin",)  # where Debian's sctk puts its programs
 
 
 @dataclass(frozen=True)
@@ -145,12 +145,17 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     ]
 
 
+def find_sctk(tool: str) -> str | None:
+    """The path of an SCTK program (``asclite``, ``sclite``, ``sc_stats``, ``ctmValidator.pl``):
+    on PATH or where Debian's ``sctk`` puts it (/usr/lib/sctk/bin); ``None`` if absent."""
+    return shutil.which(tool) or shutil.which(tool, path=":".join(SCTK_DIRS))
+
+
 def find_asclite() -> str:
-    """The asclite binary (Debian's ``sctk`` puts it in /usr/lib/sctk/bin)."""
-    for candidate in ASCLITE_PATHS:
-        found = shutil.which(candidate)
-        if found:
-            return found
+    """The asclite binary, or one line saying how to install it."""
+    found = find_sctk("asclite")
+    if found:
+        return found
     raise ReslstmError(
         "asclite not found: install NIST SCTK (Debian: apt-get install sctk; "
         "scripts/setup_env.sh does) or set score.methods without asclite"
