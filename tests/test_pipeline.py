@@ -133,3 +133,63 @@ def test_bpe_tokens_train_decode_and_transcribe(
     assert errors == [f"error: {layout.lang.bpe_model}: not a sentencepiece model; redo stage 2 "
                       "(tokens) with force=true"]  # fmt: skip
     assert "Traceback" not in out.stderr
+
+
+def test_an_exported_model_transcribes_like_its_run_with_the_recipe_gone(
+    recipe: Path, tmp_path: Path
+) -> None:
+    """reslstm-export, then reslstm-transcribe from another directory while the recipe's
+    data/ and exp/ are moved away: the same words as the run itself gives from the recipe
+    root, both methods. (Stage 4 decodes the lilcom-compressed features of stage 1, which
+    differ from features of the audio by the compression's rounding, so its hypotheses can
+    differ in a character or two from any transcription of the audio.)"""
+    import soundfile
+    from lhotse import CutSet
+
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
+    model = tmp_path / "model"
+    export = [sys.executable, "-m", "reslstm.cli.export", str(run), str(model)]
+    out = subprocess.run(export, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert {p.name for p in model.iterdir()} >= {"model.safetensors", "model.json", "README.md"}
+    cuts = CutSet.from_file(recipe / "data" / "manifests" / "mini_tiny_sdm" / "cuts_dev.jsonl.gz")
+    wavs = []
+    for cut in cuts:
+        wavs.append(str(tmp_path / f"{cut.id}.wav"))
+        soundfile.write(wavs[-1], cut.load_audio()[0], cut.sampling_rate)
+
+    def transcribe(source: Path, method: str, cwd: Path) -> str:
+        cmd = [sys.executable, "-m", "reslstm.cli.transcribe", str(source), *wavs]
+        out = subprocess.run([*cmd, "--method", method], capture_output=True, text=True, cwd=cwd)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    expected = {m: transcribe(run, m, ROOT) for m in ("greedy", "beam_lm")}
+    away = tmp_path / "away"
+    away.mkdir()
+    for name in ("data", "exp"):
+        (recipe / name).rename(away / name)
+    try:
+        for method, words in expected.items():
+            assert transcribe(model, method, tmp_path) == words
+            assert len(words.splitlines()) == len(wavs)
+    finally:
+        for name in ("data", "exp"):
+            (away / name).rename(recipe / name)
+
+
+def test_a_broken_model_directory_is_one_line(recipe: Path, tmp_path: Path) -> None:
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L1"
+    model = tmp_path / "model"
+    cmd = [sys.executable, "-m", "reslstm.cli.export", str(run), str(model)]
+    assert subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode == 0
+    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    transcribe = [sys.executable, "-m", "reslstm.cli.transcribe", str(model), str(wav)]
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # a corrupt file
+    out = subprocess.run(transcribe, capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2 and "model.safetensors: not loadable" in out.stderr
+    weights.unlink()  # a missing file
+    out = subprocess.run(transcribe, capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2 and "is missing model.safetensors" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -4,7 +4,8 @@ What a notebook needs, imported on first use (``import reslstm`` stays light):
 
 - :func:`build_model` (``model`` config -> :class:`reslstm.models.CTCModel`);
 - :func:`load_trained_model` (a run directory -> its best, last or averaged model);
-- :class:`Transcriber` (a run directory -> words with times, from files or sample arrays).
+- :class:`Transcriber` (a model directory of ``reslstm-export``, or a run directory -> words
+  with times, from files or sample arrays).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Transcribe audio with a trained run, from Python (``reslstm-transcribe`` uses it too).
 
 >>> from reslstm import Transcriber                                     # doctest: +SKIP
->>> asr = Transcriber.from_run("exp/mini_sdm/residual_lstm_L10")       # doctest: +SKIP
+>>> asr = Transcriber.from_dir("models/residual10")  # reslstm-export's  # doctest: +SKIP
 >>> [(w.word, w.start, w.end) for w in asr.transcribe("meeting.wav")]  # doctest: +SKIP
 [('OKAY', 0.27, 0.54), ('SO', 0.6, 0.72), ...]
 
-The run's token set, lexicon and LM are read from the lang directory it was trained with
-(its ``config.yaml`` names it), so run it from the recipe root that trained the model.
+``from_dir`` reads a directory that ``reslstm-export`` wrote and needs nothing else;
+``from_run`` reads a run directory and the lang directory it was trained with (its
+``config.yaml`` names it), so run it from the recipe root that trained the model.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from reslstm.checkpoint import load_trained_model
 from reslstm.decode.methods import Decoder, make_decoders
 from reslstm.decode.timing import to_seconds
 from reslstm.errors import ReslstmError
+from reslstm.export import is_model_dir, load_model_dir
 from reslstm.features.fbank import make_extractor
 from reslstm.io import is_done
 from reslstm.layout import LangDir, RunDir
@@ -77,6 +79,26 @@ class Transcriber:
             )
         decode = make_decoders(cfg, load_tokenizer(cfg.lang.tokens, lang))[method]
         return cls(model, cfg, decode, str(target))
+
+    @classmethod
+    def from_dir(
+        cls, model_dir: str | Path, method: str = "beam_lm", device: str = "auto"
+    ) -> Transcriber:
+        """The model of a directory ``reslstm-export`` wrote (needs nothing else on disk),
+        decoding with ``method`` (``greedy`` or ``beam_lm``)."""
+        model, cfg = load_model_dir(model_dir)
+        cfg.decode.methods = [method]
+        target = resolve_device(device)
+        lang = LangDir(Path(cfg.paths.lang_dir))
+        decode = make_decoders(cfg, load_tokenizer(cfg.lang.tokens, lang))[method]
+        return cls(model.to(target), cfg, decode, str(target))
+
+    @classmethod
+    def load(cls, path: str | Path, method: str = "beam_lm", device: str = "auto") -> Transcriber:
+        """:meth:`from_dir` for a model directory, :meth:`from_run` (best checkpoint) for a run."""
+        if is_model_dir(path):
+            return cls.from_dir(path, method, device)
+        return cls.from_run(path, method, "best", device)
 
     def features(
         self, audio: str | Path | np.ndarray, sample_rate: int | None = None
