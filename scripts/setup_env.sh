@@ -4,7 +4,10 @@
 #   scripts/setup_env.sh            # venv in ./.venv (or $RESLSTM_VENV)
 #   RESLSTM_FORCE_SETUP=1 scripts/setup_env.sh   # reinstall even if up to date
 #
-# Steps: Debian packages (TTS voices for the mini corpus), venv, pinned pip packages,
+#   RESLSTM_NO_APT=1 scripts/setup_env.sh        # never call apt-get (install packages yourself)
+#
+# Steps: the Python check, Debian packages (TTS voices for the mini corpus, SCTK for asclite),
+# venv, pinned pip packages,
 # kaldifeat built from source offline (wheel cached under $RESLSTM_CACHE keyed by torch + Python),
 # and the project itself in editable mode. A stamp file records the hash of the inputs so a
 # second run returns in seconds.
@@ -28,26 +31,53 @@ if [[ -z "${RESLSTM_FORCE_SETUP:-}" && -f "$stamp" && "$(cat "$stamp")" == "$inp
   exit 0
 fi
 
-# --- 1. Debian packages: TTS voices for the mini corpus, libsndfile, NIST SCTK (asclite) ------
+# --- 1. the interpreter: flashlight-text 0.0.7 (the beam search) has wheels for 3.10-3.12 ----
+command -v "$python" >/dev/null || die "no $python on PATH (set PYTHON=python3.12, say)"
+py_version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+  || die "$python does not run"
+case $py_version in
+  3.10|3.11|3.12) ;;
+  *) die "Python $py_version is not supported: use CPython 3.10, 3.11 or 3.12 (flashlight-text 0.0.7 has wheels up to 3.12), e.g. PYTHON=python3.12 $0" ;;
+esac
+
+# --- 2. Debian packages, each needed only by the stage that uses it ---------------------------
+declare -A apt_purpose=(
+  [espeak-ng]="TTS voices, to generate the mini corpus (stage 0, data=mini)"
+  [flite]="TTS voices, to generate the mini corpus (stage 0, data=mini)"
+  [festival]="TTS voices, to generate the mini corpus (stage 0, data=mini)"
+  [festvox-kallpc16k]="TTS voices, to generate the mini corpus (stage 0, data=mini)"
+  [festvox-kdlpc16k]="TTS voices, to generate the mini corpus (stage 0, data=mini)"
+  [festvox-us-slt-hts]="TTS voices, to generate the mini corpus (stage 0, data=mini)"
+  [festlex-cmu]="TTS voices, to generate the mini corpus (stage 0, data=mini)"
+  [festlex-poslex]="TTS voices, to generate the mini corpus (stage 0, data=mini)"
+  [libsndfile1]="audio files (soundfile)"
+  [sctk]="NIST asclite (stage 5's asclite scores) and sc_stats (stage 6's NIST tests)"
+)
 apt_packages=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
               festlex-cmu festlex-poslex libsndfile1 sctk)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]})); then
-  command -v apt-get >/dev/null || die "missing Debian packages (${missing[*]}) and no apt-get"
-  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+can_apt=1
+if [[ -n "${RESLSTM_NO_APT:-}" ]]; then
+  can_apt=0
+elif ! command -v apt-get >/dev/null || { [[ -n $sudo ]] && ! sudo -n true 2>/dev/null; }; then
+  can_apt=0  # no apt, or not root and no password-less sudo
+fi
+if ((${#missing[@]})) && ((can_apt)); then
   log "installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq || die "apt-get update failed: is the Debian package mirror reachable?"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || die "apt-get install ${missing[*]} failed"
+elif ((${#missing[@]})); then
+  for p in "${missing[@]}"; do
+    log "not installed: Debian package $p (${apt_purpose[$p]}); the recipe goes on without it"
+  done
 fi
 
-# --- 2. virtual environment + pinned packages --------------------------------------------
-command -v "$python" >/dev/null || die "no $python on PATH"
-"$python" -c 'import sys; assert sys.version_info[:2] >= (3, 10), sys.version' \
-  || die "Python >= 3.10 required"
+# --- 3. virtual environment + pinned packages --------------------------------------------
 if [[ ! -x "$venv/bin/python" ]]; then
   log "creating virtual environment $venv"
   "$python" -m venv "$venv"
@@ -57,7 +87,7 @@ log "installing pinned packages from requirements.txt (first time: ~10 min, seve
 "${pip[@]}" install -q -r "$root/requirements.txt" \
   || die "pip install failed: is the package registry reachable?"
 
-# --- 3. kaldifeat from source, offline, cached --------------------------------------------
+# --- 4. kaldifeat from source, offline, cached --------------------------------------------
 torch_version=$("$venv/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])')
 py_tag=$("$venv/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 wheel_dir="$cache/wheels/kaldifeat-$kaldifeat_version-torch$torch_version-$py_tag"
@@ -92,7 +122,7 @@ if ! "$venv/bin/python" -c 'import kaldifeat' 2>/dev/null; then
   "$venv/bin/python" -c 'import kaldifeat' || die "kaldifeat does not import (built for another torch?)"
 fi
 
-# --- 4. the project itself ----------------------------------------------------------------
+# --- 5. the project itself ----------------------------------------------------------------
 log "installing reslstm (editable)"
 "${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
 "$venv/bin/python" -c 'import reslstm, lhotse, kaldifeat, hydra, jiwer, torchaudio' \

@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 from reslstm.decode.stage import decode_run
 from reslstm.errors import ReslstmError
 from reslstm.layout import Layout
+from reslstm.scoring import meeting
 from reslstm.scoring.stage import overlap_flags, score_run
 
 
@@ -61,3 +62,16 @@ def test_overlap_flags_follow_the_meetings_supervisions(made_run: DictConfig) ->
 def test_nothing_decoded_is_one_line(made_run: DictConfig) -> None:
     with pytest.raises(ReslstmError, match=r"nothing to score in .*: run stage 4 \(decode\) first"):
         score_run(made_run)
+
+
+def test_without_sctk_asclite_is_skipped_with_a_note_and_the_rest_scores(
+    made_run: DictConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No root, no apt: stage 5 goes on without NIST SCTK, and says so in scores.json."""
+    decode_run(made_run)
+    monkeypatch.setenv("PATH", "/usr/bin/nonexistent")
+    monkeypatch.setattr(meeting, "SCTK_DIRS", ())
+    made_run.score.methods = ["jiwer", "asclite"]
+    score_run(made_run)
+    scores = json.loads(Layout.of(made_run).run.decode("dev", "greedy").scores.read_text())
+    assert "sctk" in scores["asclite"]["skipped"] and scores["wer"] is not None

@@ -178,9 +178,20 @@ def _scorers_table(runs: dict[Key, RunResult], method: str, paper: PaperTable) -
             for path in columns.values()
         ]
         lines.append(f"| {model}{tag} | {layers} | " + " | ".join(cells) + " |")
+    skipped = sorted(
+        {
+            f"{name}: skipped ({entry['skipped']})."
+            for k in keys
+            for (_, m), scores in runs[k].scores.items()
+            if m == method
+            for name, entry in scores.items()
+            if isinstance(entry, dict) and "skipped" in entry
+        }
+    )
     return [
         *lines,
         "",
+        *skipped,
         f"jiwer: per-segment WER, what the {paper.name} columns use unless `score.primary` says "
         "otherwise. asclite: NIST asclite on STM/CTM with Kaldi AMI s5b's options "
         "(overlap-aware, up to 4 speakers), comparable with Kaldi's published AMI SDM figures. "
