@@ -301,6 +301,10 @@ class ResultsDir:
         return self.path / "wer_by_depth.png"
 
     @property
+    def seeds_plot(self) -> Path:
+        return self.path / "wer_by_depth_seeds.png"
+
+    @property
     def loss_plot(self) -> Path:
         return self.path / "dev_loss.png"
 

@@ -155,6 +155,8 @@ def test_seed_runs_give_mean_and_std_and_claims_held_per_seed(tmp_path: Path) ->
     )
     assert pooled + "| ✓ | 2/2 |" in text  # pooled over seeds: 51.3 vs 45.9
     assert "over the non-overlapped seeds (2) and segments, two-level" in text
+    assert "![Non-overlapped WER by depth over the seeds](wer_by_depth_seeds.png)" in text
+    assert (tmp_path / "wer_by_depth_seeds.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # seed runs stay out of the main table
     assert "_seed1 |" not in text
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -58,4 +60,41 @@ def plot_dev_loss(runs: list[RunResult], path: Path) -> None:
         ax.legend(fontsize="small")
     else:
         ax.text(0.5, 0.5, "no metrics yet", ha="center", va="center", transform=ax.transAxes)
+    _save(fig, path)
+
+
+def plot_seeds_by_depth(
+    grids: Mapping[str, Mapping[tuple[str, str, int], RunResult]],
+    models: Sequence[str],
+    method: str,
+    path: Path,
+) -> None:
+    """Non-overlapped WER against depth, mean ± std over the seeds' grids, dev and test."""
+    fig = Figure(figsize=(9, 4))
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, split in zip(axes, ("dev", "test"), strict=True):
+        for i, model in enumerate(models):
+            points = []
+            for layers in sorted({n for g in grids.values() for m, _, n in g if m == model}):
+                values = [
+                    v
+                    for g in grids.values()
+                    if (run := g.get((model, "", layers))) is not None
+                    and (
+                        v := (run.scores.get((split, method), {}).get("non_overlapped") or {}).get(
+                            "wer"
+                        )
+                    )
+                    is not None
+                ]
+                if values:
+                    std = statistics.stdev(values) if len(values) > 1 else 0.0  # as the table
+                    points.append((layers, statistics.mean(values), std))
+            if points:
+                xs, means, stds = zip(*points, strict=True)
+                ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{i}", label=model)
+        ax.set(xlabel="LSTM layers", title=f"{split}, {len(grids)} seeds (mean ± std)")
+        if ax.has_data():
+            ax.legend(fontsize="small")
+    axes[0].set_ylabel(f"non-overlapped WER % ({method})")
     _save(fig, path)

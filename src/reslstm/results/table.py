@@ -24,7 +24,7 @@ from reslstm.results.grad_flow import (
     grad_flow_markdown,
     plot_grad_flow,
 )
-from reslstm.results.plots import plot_dev_loss, plot_wer_by_depth
+from reslstm.results.plots import plot_dev_loss, plot_seeds_by_depth, plot_wer_by_depth
 from reslstm.results.runs import (
     SEED_TAG,
     Key,
@@ -39,6 +39,7 @@ from reslstm.results.verdicts import (
     DEFAULT_BOOTSTRAP,
     BootstrapConfig,
     claims_table,
+    seed_grids,
     seed_section,
     variants_section,
 )
@@ -285,6 +286,9 @@ def write_results(
     plot_dev_loss(main, out.loss_plot)
     flows = collect_grad_flow(main)
     plot_grad_flow(flows, out.grad_flow_plot)
+    grids = seed_grids(runs)
+    if len(grids) > 1:
+        plot_seeds_by_depth(grids, paper.models, method, out.seeds_plot)
     text = results_markdown(runs, out.path.name, method, learning_cer, primary, flows, paper, boot)
     atomic_write_text(out.table, text)
     return text

@@ -12,9 +12,10 @@ import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from reslstm.errors import ReslstmError
-from reslstm.layout import EVAL_SPLITS, RunDir
+from reslstm.layout import EVAL_SPLITS, ResultsDir, RunDir
 from reslstm.results.bootstrap import Draws, aligned_errors, bootstrap_wers, read_per_utt
 from reslstm.results.claims import (
     MISSING,
@@ -44,6 +45,7 @@ class BootstrapConfig:
 
 
 DEFAULT_BOOTSTRAP = BootstrapConfig()
+SEEDS_PLOT = ResultsDir(Path()).seeds_plot.name  # linked from RESULTS.md, beside it
 
 
 def grid_draws(
@@ -193,6 +195,17 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {std:.1f}"
 
 
+def seed_grids(runs: list[RunResult]) -> dict[str, dict[Key, RunResult]]:
+    """The default grid and those of ``recipes/seeds.sh`` (``_seed<N>`` tags), by seed; each
+    keyed as the default grid is ((model, "", layers))."""
+    by_seed: dict[str, dict[Key, RunResult]] = defaultdict(dict)
+    for r in runs:
+        if r.tag == "" or SEED_TAG.fullmatch(r.tag):
+            seed = str(r.summary.get("seed", r.tag or "default"))
+            by_seed[seed][(r.model, "", r.num_layers)] = r
+    return dict(by_seed)
+
+
 def seed_section(
     runs: list[RunResult],
     method: str,
@@ -202,10 +215,7 @@ def seed_section(
 ) -> list[str]:
     """Mean ± std per cell over the seeds of the grid, in how many seeds each claim held, and
     each claim on the WERs pooled over seeds with its interval over seeds and segments."""
-    grid = [r for r in runs if r.tag == "" or SEED_TAG.fullmatch(r.tag)]
-    by_seed: dict[str, dict[Key, RunResult]] = defaultdict(dict)
-    for r in grid:
-        by_seed[str(r.summary.get("seed", r.tag or "default"))][(r.model, "", r.num_layers)] = r
+    by_seed = seed_grids(runs)
     if len(by_seed) < 2:
         return []
     lines = [
@@ -252,7 +262,14 @@ def seed_section(
             c = pooled[s][i]
             cols += [f"{held}/{n}", c.ours, c.interval or MISSING, c.mark]
         lines.append(f"| {claim.text} | " + " | ".join(cols) + " |")
-    return [*lines, "", _verdict_note(boot, seeds=n), ""]
+    return [
+        *lines,
+        "",
+        _verdict_note(boot, seeds=n),
+        "",
+        f"![Non-overlapped WER by depth over the seeds]({SEEDS_PLOT})",
+        "",
+    ]
 
 
 def variants_section(
