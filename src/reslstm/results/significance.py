@@ -158,11 +158,10 @@ def significance_section(
                 cells[(new, base)] += [MISSING] * (2 + len(TESTS))
                 continue
             errors, ref = aligned_errors({new: [tables[new]], base: [tables[base]]})
-            draws = bootstrap_wers(errors, ref, boot.samples, boot.seed).draws
-            low, high = percentile_interval(rel_change(new, base)(draws), boot.confidence)
-            point = rel_change(new, base)(
-                {c: 100.0 * errors[c].sum() / ref.sum() for c in (new, base)}
-            )
+            boot_wers = bootstrap_wers(errors, ref, boot.samples, boot.seed)
+            change = rel_change(new, base)
+            low, high = percentile_interval(change(boot_wers.draws), boot.confidence)
+            point = change(boot_wers.point)
             decided = _bootstrap_decision(low, high)
             texts = [Texts({i: (s.ref, s.hyp) for i, s in tables[c].items()}) for c in (new, base)]
             try:
