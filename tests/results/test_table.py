@@ -202,9 +202,33 @@ def test_complete_grids_of_other_variants_get_their_claims_side_by_side(tmp_path
     text = write_results(tmp_path)
     section = text.split("## The claims by training variant")[1].split("\n## ")[0]
     assert "| | default | `_warmup` |" in section and "_incomplete" not in section
+    assert "| seeds | 1 | 1 |" in section
     assert "| plain 10 layers worse than plain 3 | ✓ / ✓ | ✓ / ✓ |" in section
-    assert "| mean dev WER of the 9 models (all segments) | 49.67 | 48.67 |" in section
-    assert "| untrained models | 0 | 0 |" in section
+    assert (
+        "| mean dev WER of the 9 models over the seeds (all segments) | 49.67 | 48.67 |" in section
+    )
+    assert "| untrained models (over the seeds) | 0 | 0 |" in section
+
+
+def test_a_variant_pools_its_seeds_and_its_seed_runs_stay_out_of_the_main_table(
+    tmp_path: Path,
+) -> None:
+    cells = [(m, n) for m in ("plain_lstm", "highway_lstm", "residual_lstm") for n in (3, 5, 10)]
+    runs = [("", 42, 0.0), ("_avx2", 42, 1.0), ("_avx2_seed1", 1, 3.0)]
+    runs.append(("_avx2_seed2", 2, 0.0))  # incomplete: left out of the pool
+    for tag, seed, shift in runs:
+        for model, layers in cells if tag != "_avx2_seed2" else cells[:2]:
+            dev = 50.0 - layers / 2 if model == "residual_lstm" else 45.0 + layers
+            make_run(tmp_path, model, layers, 1_000_000 * layers, dev + shift, dev, tag, seed)
+    text = write_results(tmp_path)
+    section = text.split("## The claims by training variant")[1].split("\n## ")[0]
+    assert "| | default | `_avx2` |" in section and "_seed" not in section
+    assert "| seeds | 1 | 2 |" in section
+    assert (
+        "| mean dev WER of the 9 models over the seeds (all segments) | 49.67 | 51.67 |" in section
+    )
+    assert "_avx2_seed1" not in text.split("## The claims by training variant")[0]
+    assert "## Over " not in text  # the default variant has one seed: no seeds section
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,17 @@ SEED_TAG = re.compile(r"_seed\d+$")  # recipes/seeds.sh: the same grid with anot
 Key = tuple[str, str, int]  # model, tag, layers
 
 
+def is_seed_run(tag: str) -> bool:
+    """Whether a run repeats its variant's grid with another seed (tag ends in ``_seed<N>``)."""
+    return SEED_TAG.search(tag) is not None
+
+
+def variant_of(tag: str) -> str:
+    """The training variant a tag names: the tag without its ``_seed<N>`` suffix
+    (``_avx2_seed1`` -> ``_avx2``; the default grid's variant is ``""``)."""
+    return SEED_TAG.sub("", tag)
+
+
 @dataclass
 class RunResult:
     """One training run; every piece may be missing (empty) while it is still running."""

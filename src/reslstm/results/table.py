@@ -26,10 +26,10 @@ from reslstm.results.grad_flow import (
 )
 from reslstm.results.plots import plot_dev_loss, plot_seeds_by_depth, plot_wer_by_depth
 from reslstm.results.runs import (
-    SEED_TAG,
     Key,
     RunResult,
     collect_runs,
+    is_seed_run,
     is_untrained,
     score_at,
     wer_of,
@@ -233,7 +233,7 @@ def results_markdown(
     the claims' intervals (``None``: point verdicts only), ``speakers`` the speaker of each
     evaluation segment (cut id -> speaker) for the NIST tests' per-speaker blocks."""
     primary_path(primary)  # an unknown score.primary is one line before anything is written
-    main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
+    main = [r for r in runs if not is_seed_run(r.tag)]
     by_key = {(r.model, r.tag, r.num_layers): r for r in main}
     grid = {(m, n): r for (m, tag, n), r in by_key.items() if not tag}
     found = sorted({m for r in runs for _, m in r.scores})
@@ -281,7 +281,7 @@ def write_results(
     """
     out = ResultsDir(Path(corpus_exp_dir))
     runs = collect_runs(out.path)
-    main = [r for r in runs if not SEED_TAG.fullmatch(r.tag)]
+    main = [r for r in runs if not is_seed_run(r.tag)]
     plot_wer_by_depth(main, method, out.wer_plot)
     plot_dev_loss(main, out.loss_plot)
     flows = collect_grad_flow(main)

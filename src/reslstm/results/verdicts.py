@@ -26,7 +26,7 @@ from reslstm.results.claims import (
     PaperTable,
     check_claims,
 )
-from reslstm.results.runs import SEED_TAG, Key, RunResult, is_untrained, wer_of
+from reslstm.results.runs import Key, RunResult, is_untrained, variant_of, wer_of
 
 
 @dataclass(frozen=True)
@@ -195,12 +195,13 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {std:.1f}"
 
 
-def seed_grids(runs: list[RunResult]) -> dict[str, dict[Key, RunResult]]:
-    """The default grid and those of ``recipes/seeds.sh`` (``_seed<N>`` tags), by seed; each
-    keyed as the default grid is ((model, "", layers))."""
+def seed_grids(runs: list[RunResult], variant: str = "") -> dict[str, dict[Key, RunResult]]:
+    """The grids of one training variant by seed: its seed-42 grid (tag ``variant``) and those
+    of ``recipes/seeds.sh`` (``variant + "_seed<N>"``), each keyed as the default grid is
+    ((model, "", layers))."""
     by_seed: dict[str, dict[Key, RunResult]] = defaultdict(dict)
     for r in runs:
-        if r.tag == "" or SEED_TAG.fullmatch(r.tag):
+        if variant_of(r.tag) == variant:
             seed = str(r.summary.get("seed", r.tag or "default"))
             by_seed[seed][(r.model, "", r.num_layers)] = r
     return dict(by_seed)
@@ -279,41 +280,48 @@ def variants_section(
     paper: PaperTable,
     boot: BootstrapConfig | None,
 ) -> list[str]:
-    """The claims under every training variant (run tag) whose grid is complete, side by side,
-    with each variant's mean dev WER over its grid and its untrained models: what
+    """The claims under every training variant (run tag without its ``_seed<N>`` suffix) that
+    has a complete grid, side by side, each pooled over its complete seeds' grids, with the
+    variant's mean dev WER over its models and seeds and its untrained models: what
     docs/training.md's rule for choosing the recipe reads. Empty with fewer than two."""
-    by_tag: dict[str, dict[Key, RunResult]] = defaultdict(dict)
-    for r in runs:
-        if not SEED_TAG.fullmatch(r.tag):
-            by_tag[r.tag][(r.model, "", r.num_layers)] = r
     cells = [(m, "", n) for m, n in paper.cells]
-    grids = {tag: g for tag, g in sorted(by_tag.items()) if all(c in g for c in cells)}
+    grids: dict[str, list[dict[Key, RunResult]]] = {}
+    for variant in sorted({variant_of(r.tag) for r in runs}):
+        by_seed = seed_grids(runs, variant)
+        complete = [by_seed[s] for s in sorted(by_seed) if all(c in by_seed[s] for c in cells)]
+        if complete:
+            grids[variant] = complete
     if len(grids) < 2:
         return []
     claims = {
-        tag: [_grid_claims([g], s, method, learning_cer, paper, boot) for s in EVAL_SPLITS]
-        for tag, g in grids.items()
+        variant: [_grid_claims(g, s, method, learning_cer, paper, boot) for s in EVAL_SPLITS]
+        for variant, g in grids.items()
     }
-    names = [f"`{tag}`" if tag else "default" for tag in grids]
+    names = [f"`{variant}`" if variant else "default" for variant in grids]
     lines = [
-        f"## The claims by training variant (`{method}`, verdicts dev / test)",
+        f"## The claims by training variant (`{method}`, verdicts dev / test, pooled over each "
+        "variant's seeds)",
         "",
         "| | " + " | ".join(names) + " |",
         "|---|" + ":-:|" * len(grids),
+        "| seeds | " + " | ".join(str(len(g)) for g in grids.values()) + " |",
     ]
     for i, spec in enumerate(next(iter(claims.values()))[0]):
         marks = [f"{dev[i].mark} / {test[i].mark}" for dev, test in claims.values()]
         lines.append(f"| {spec.text} | " + " | ".join(marks) + " |")
     means = []
-    for grid in grids.values():
-        values = [wer_of(grid[c], "dev", method) for c in cells]
+    for seeds in grids.values():
+        values = [wer_of(grid[c], "dev", method) for grid in seeds for c in cells]
         means.append(MISSING if None in values else f"{statistics.mean(values):.2f}")
     untrained = [
-        str(sum(is_untrained(grid[c], learning_cer) for c in cells)) for grid in grids.values()
+        str(sum(is_untrained(grid[c], learning_cer) for grid in seeds for c in cells))
+        for seeds in grids.values()
     ]
     return [
         *lines,
-        f"| mean dev WER of the {len(cells)} models (all segments) | " + " | ".join(means) + " |",
-        "| untrained models | " + " | ".join(untrained) + " |",
+        f"| mean dev WER of the {len(cells)} models over the seeds (all segments) | "
+        + " | ".join(means)
+        + " |",
+        "| untrained models (over the seeds) | " + " | ".join(untrained) + " |",
         "",
     ]
