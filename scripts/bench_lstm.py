@@ -18,7 +18,6 @@ minimum on a CPU (robust to other processes sharing a small machine).
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from reslstm.models import LSTMStack
+from reslstm.runtime import cpu_name
 
 # (cell_dim, proj_dim): the recipe trains "recipe" (model/size=small), the paper "paper"
 SIZES = {"recipe": (128, 64), "small": (256, 128), "paper": (1024, 512)}
@@ -100,18 +100,6 @@ def measure(
             record.append(time_once(fn, device))
     pick = statistics.median if device.type == "cuda" else min
     return [pick(record) for record in times]
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else the platform's guess."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def step_fn(model: nn.Module, x: Tensor, lengths: Tensor, batch_first: bool) -> Callable[[], None]:

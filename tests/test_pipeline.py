@@ -78,6 +78,38 @@ def test_transcribe_prints_one_line_per_file(recipe: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith(f"{wav}\t")
 
 
+def transcribe_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "reslstm.cli.transcribe", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+
+def test_a_file_streamed_in_chunks_gives_the_words_and_ctm_of_the_whole_file(
+    recipe: Path, tmp_path: Path
+) -> None:
+    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    run = recipe / "exp" / "mini_tiny_sdm" / "highway_lstm_L2"
+    whole = transcribe_cli(str(run), str(wav), "--method", "greedy", "--ctm", f"{tmp_path}/w.ctm")
+    assert whole.returncode == 0, whole.stderr
+    chunked = [str(run), str(wav), "--method", "greedy", "--chunk-ms", "40"]
+    streamed = transcribe_cli(*chunked, "--ctm", f"{tmp_path}/s.ctm")
+    assert streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout == whole.stdout
+    ctm = (tmp_path / "w.ctm").read_text()
+    assert ctm == (tmp_path / "s.ctm").read_text() and ctm.count("\n") >= 1
+    assert all(line.split()[:2] == [wav.name, "1"] for line in ctm.splitlines())
+    assert len(ctm.splitlines()) == len(whole.stdout.split("\t")[1].split())
+    beam = transcribe_cli(str(run), str(wav), "--chunk-ms", "40")
+    assert beam.returncode == 2 and beam.stderr.strip().splitlines()[-1] == (
+        "error: streaming decodes greedily; this transcriber uses 'beam_lm' (load it with "
+        "method='greedy')"
+    )
+
+
 def test_the_python_api_transcribes_files_and_sample_arrays(
     recipe: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,21 +8,29 @@
 ``from_dir`` reads a directory that ``reslstm-export`` wrote and needs nothing else;
 ``from_run`` reads a run directory and the lang directory it was trained with (its
 ``config.yaml`` names it), so run it from the recipe root that trained the model.
+
+A unidirectional model reads a recording in blocks of ``BLOCK_SECONDS``, carrying its state
+from block to block (:mod:`reslstm.streaming`), so a whole meeting needs the memory of one
+block and its log-probabilities; :meth:`Transcriber.stream` takes live audio the same way.
+A bidirectional model reads each recording whole.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile
 import torch
 import torchaudio
 from lhotse import Recording
 from omegaconf import DictConfig, OmegaConf
 
 from reslstm.checkpoint import load_trained_model
+from reslstm.ctc import TimedWord
 from reslstm.decode.methods import Decoder, make_decoders
 from reslstm.decode.timing import to_seconds
 from reslstm.errors import ReslstmError
@@ -32,9 +40,11 @@ from reslstm.io import is_done
 from reslstm.layout import LangDir, RunDir
 from reslstm.models import CTCModel
 from reslstm.runtime import resolve_device
-from reslstm.tokens import load_tokenizer
+from reslstm.streaming import GreedyWords, StreamEncoder
+from reslstm.tokens import Tokenizer, load_tokenizer
 
 log = logging.getLogger("reslstm.transcribe")
+BLOCK_SECONDS = 30.0  # audio read at a time by a unidirectional model
 
 
 @dataclass(frozen=True)
@@ -49,11 +59,21 @@ class Word:
 class Transcriber:
     """A trained model with its features, token set and one decoding method."""
 
-    def __init__(self, model: CTCModel, cfg: DictConfig, decode: Decoder, device: str) -> None:
-        self.model, self.cfg, self.decode = model, cfg, decode
+    def __init__(
+        self,
+        model: CTCModel,
+        cfg: DictConfig,
+        tokenizer: Tokenizer,
+        method: str,
+        device: str,
+    ) -> None:
+        self.model, self.cfg, self.tokenizer, self.method = model, cfg, tokenizer, method
+        cfg.decode.methods = [method]
+        self.decode: Decoder = make_decoders(cfg, tokenizer)[method]
         self.device = torch.device(device)
         self.extractor = make_extractor(cfg.features)
         self.rate = int(cfg.features.sampling_rate)
+        self.streams = model.encoder.num_directions == 1
 
     @classmethod
     def from_run(
@@ -69,7 +89,6 @@ class Transcriber:
         if not run.config.is_file():
             raise ReslstmError(f"{run.path} is not a trained run (no {run.config.name})")
         cfg = OmegaConf.load(run.config)
-        cfg.decode.methods = [method]
         target = resolve_device(device)
         model = load_trained_model(run.path, checkpoint, cfg.decode.avg_last).to(target)
         lang = LangDir(Path(cfg.paths.lang_dir))
@@ -77,8 +96,7 @@ class Transcriber:
             raise ReslstmError(
                 f"missing {lang.path}: run from the recipe root that trained the model"
             )
-        decode = make_decoders(cfg, load_tokenizer(cfg.lang.tokens, lang))[method]
-        return cls(model, cfg, decode, str(target))
+        return cls(model, cfg, load_tokenizer(cfg.lang.tokens, lang), method, str(target))
 
     @classmethod
     def from_dir(
@@ -87,11 +105,9 @@ class Transcriber:
         """The model of a directory ``reslstm-export`` wrote (needs nothing else on disk),
         decoding with ``method`` (``greedy`` or ``beam_lm``)."""
         model, cfg = load_model_dir(model_dir)
-        cfg.decode.methods = [method]
         target = resolve_device(device)
-        lang = LangDir(Path(cfg.paths.lang_dir))
-        decode = make_decoders(cfg, load_tokenizer(cfg.lang.tokens, lang))[method]
-        return cls(model.to(target), cfg, decode, str(target))
+        tokenizer = load_tokenizer(cfg.lang.tokens, LangDir(Path(cfg.paths.lang_dir)))
+        return cls(model.to(target), cfg, tokenizer, method, str(target))
 
     @classmethod
     def load(cls, path: str | Path, method: str = "beam_lm", device: str = "auto") -> Transcriber:
@@ -100,12 +116,11 @@ class Transcriber:
             return cls.from_dir(path, method, device)
         return cls.from_run(path, method, "best", device)
 
-    def features(
+    def samples(
         self, audio: str | Path | np.ndarray, sample_rate: int | None = None
-    ) -> torch.Tensor:
-        """Fbank features ``(T, F)`` of a file or of samples at ``sample_rate``, as the model
-        saw them in training. Another sample rate is resampled (with a warning); of several
-        channels the first is used."""
+    ) -> tuple[str, np.ndarray]:
+        """The first channel of a file, or of samples at ``sample_rate``, at the model's rate
+        (another rate is resampled, with a warning): ``(name, samples [N])``."""
         if isinstance(audio, np.ndarray):
             if sample_rate is None:
                 raise ReslstmError("audio given as samples needs its sample_rate")
@@ -128,22 +143,95 @@ class Transcriber:
             log.warning("%s: %d channels, using the first", name, samples.shape[0])
         if samples.shape[1] == 0:
             raise ReslstmError(f"{name} holds no audio samples")
-        first = torch.from_numpy(np.ascontiguousarray(samples[:1]))
+        first = torch.from_numpy(np.ascontiguousarray(samples[0]))
         if rate != self.rate:
             log.warning("%s: resampling %d Hz to %d Hz", name, rate, self.rate)
             first = torchaudio.functional.resample(first, rate, self.rate)
-        return torch.from_numpy(self.extractor.extract(first.numpy(), self.rate))
+        return name, first.numpy()
+
+    def features(
+        self, audio: str | Path | np.ndarray, sample_rate: int | None = None
+    ) -> torch.Tensor:
+        """Fbank features ``(T, F)`` of a whole file or array of samples at ``sample_rate``,
+        computed as training computed them (see :meth:`samples`)."""
+        _, samples = self.samples(audio, sample_rate)
+        return torch.from_numpy(self.extractor.extract(samples[None], self.rate))
+
+    def blocks(
+        self, audio: str | Path | np.ndarray, sample_rate: int | None = None
+    ) -> Iterator[np.ndarray]:
+        """The first channel at the model's rate, ``BLOCK_SECONDS`` at a time; a file at the
+        model's rate is read block by block, never whole."""
+        size = int(BLOCK_SECONDS * self.rate)
+        if not isinstance(audio, np.ndarray) and Path(audio).is_file():
+            try:
+                info = soundfile.info(str(audio))
+            except Exception:  # noqa: BLE001 - not soundfile's format: samples() decodes it
+                info = None
+            if info is not None and info.samplerate == self.rate and info.frames > 0:
+                if info.channels > 1:
+                    log.warning("%s: %d channels, using the first", audio, info.channels)
+                for block in soundfile.blocks(str(audio), size, dtype="float32", always_2d=True):
+                    yield block[:, 0]
+                return
+        _, samples = self.samples(audio, sample_rate)
+        for start in range(0, len(samples), size):
+            yield samples[start : start + size]
+
+    def stream(self) -> Stream:
+        """A live stream (unidirectional models, greedy decoding): see :class:`Stream`."""
+        if not self.streams:
+            raise ReslstmError("a bidirectional model reads the future: it cannot stream")
+        if self.method != "greedy":
+            raise ReslstmError(
+                f"streaming decodes greedily; this transcriber uses {self.method!r}"
+                " (load it with method='greedy')"
+            )
+        return Stream(self)
+
+    def words(self, found: list[TimedWord]) -> list[Word]:
+        """Words with output frames -> words with times in seconds."""
+        shift, stack = self.cfg.features.frame_shift, self.model.frontend.subsampling
+        return [
+            Word(w.word, to_seconds(w.start, shift, stack), to_seconds(w.end, shift, stack))
+            for w in found
+        ]
 
     @torch.no_grad()
     def transcribe(
         self, audio: str | Path | np.ndarray, sample_rate: int | None = None
     ) -> list[Word]:
         """The words of an audio file, or of an array of samples at ``sample_rate``."""
+        if self.streams:
+            encoder = StreamEncoder(self.model, self.cfg.features, self.device)
+            parts = [encoder.accept(block) for block in self.blocks(audio, sample_rate)]
+            log_probs = torch.cat([*parts, encoder.finish()])
+            lens = torch.tensor([len(log_probs)])
+            return self.words(self.decode(log_probs[None], lens)[0])
         feats = self.features(audio, sample_rate).to(self.device)
         log_probs, lens = self.model(feats[None], torch.tensor([len(feats)], device=self.device))
-        words = self.decode(log_probs.float().cpu(), lens.cpu())[0]
-        shift, stack = self.cfg.features.frame_shift, self.model.frontend.subsampling
-        return [
-            Word(w.word, to_seconds(w.start, shift, stack), to_seconds(w.end, shift, stack))
-            for w in words
-        ]
+        return self.words(self.decode(log_probs.float().cpu(), lens.cpu())[0])
+
+
+class Stream:
+    """Live recognition: :meth:`accept` chunks of float32 samples at the model's rate (any
+    length, even 10 ms) and get the words that became final; :meth:`finish` at the end.
+
+    Greedy output on a chunked stream equals that of the whole recording (:mod:`.streaming`).
+    """
+
+    def __init__(self, transcriber: Transcriber) -> None:
+        self.transcriber = transcriber
+        self.encoder = StreamEncoder(
+            transcriber.model, transcriber.cfg.features, transcriber.device
+        )
+        self.greedy = GreedyWords(transcriber.tokenizer)
+
+    def accept(self, samples: np.ndarray) -> list[Word]:
+        """Read the next samples; return the words that became final."""
+        return self.transcriber.words(self.greedy.push(self.encoder.accept(samples)))
+
+    def finish(self) -> list[Word]:
+        """End the stream; return its last words."""
+        last = self.greedy.push(self.encoder.finish())
+        return self.transcriber.words(last + self.greedy.finish())

@@ -1,11 +1,15 @@
 """Transcribe audio files with a trained run.
 
     reslstm-transcribe exp/mini_sdm/residual_lstm_L10 a.wav b.flac [--method greedy]
-    reslstm-transcribe models/residual10 a.wav       # a directory reslstm-export wrote
+    reslstm-transcribe models/residual10 a.wav --ctm hyp.ctm  # a directory reslstm-export wrote
+    reslstm-transcribe models/residual10 a.wav --method greedy --chunk-ms 100  # as a live stream
 
-Prints ``<file>\\t<transcript>`` per file. Audio at another sample rate is resampled to the
+Prints ``<file>\\t<transcript>`` per file; ``--ctm`` also writes the words with their times
+(NIST CTM, the file's name as the recording). Audio at another sample rate is resampled to the
 rate the model was trained on (with a warning); multi-channel audio uses its first channel.
-The same from Python: :class:`reslstm.Transcriber`.
+A unidirectional model reads each file in blocks (a whole meeting in bounded memory);
+``--chunk-ms`` feeds it as a live stream of that chunk size instead, printing each word once
+it is final. The same from Python: :class:`reslstm.Transcriber`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,23 @@ from pathlib import Path
 
 from reslstm.errors import ReslstmError
 from reslstm.export import is_model_dir
+from reslstm.io import atomic_write_text
 from reslstm.runtime import set_threads
-from reslstm.transcriber import Transcriber
+from reslstm.scoring.meeting import HypWord, ctm_text
+from reslstm.transcriber import Transcriber, Word
+
+
+def stream_file(asr: Transcriber, path: Path, chunk_ms: int) -> list[Word]:
+    """Feed a file to a live stream ``chunk_ms`` at a time; print each word once final."""
+    stream = asr.stream()
+    _, samples = asr.samples(path)
+    size = max(1, asr.rate * chunk_ms // 1000)
+    words: list[Word] = []
+    for start in range(0, len(samples), size):
+        for w in stream.accept(samples[start : start + size]):
+            print(f"{path}\t{w.start:.2f}\t{w.end:.2f}\t{w.word}", file=sys.stderr, flush=True)
+            words.append(w)
+    return words + stream.finish()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,7 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", choices=["greedy", "beam_lm"], default="beam_lm")
     parser.add_argument("--checkpoint", choices=["best", "last", "avg"], default="best")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--ctm", type=Path, help="also write the words with times to this CTM")
+    parser.add_argument(
+        "--chunk-ms", type=int, help="stream each file in chunks of this many ms (greedy only)"
+    )
     args = parser.parse_args(argv)
+    if args.chunk_ms is not None and args.chunk_ms < 1:
+        parser.error(f"--chunk-ms must be >= 1, got {args.chunk_ms}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     set_threads(1)
     try:
@@ -38,9 +63,16 @@ def main(argv: list[str] | None = None) -> None:
             asr = Transcriber.from_dir(args.model, args.method, args.device)
         else:
             asr = Transcriber.from_run(args.model, args.method, args.checkpoint, args.device)
+        timed: list[HypWord] = []
         for path in args.audio:
-            words = asr.transcribe(path)
+            if args.chunk_ms is None:
+                words = asr.transcribe(path)
+            else:
+                words = stream_file(asr, path, args.chunk_ms)
             print(f"{path}\t{' '.join(w.word for w in words)}", flush=True)
+            timed += [HypWord(path.name, w.start, w.end - w.start, w.word) for w in words]
+        if args.ctm is not None:
+            atomic_write_text(args.ctm, ctm_text(timed, lexical=False))
     except ReslstmError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

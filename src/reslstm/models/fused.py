@@ -307,14 +307,16 @@ class ResidualKernel(Kernel):
         return grads
 
 
-def _shift(seq: Tensor, reverse: bool) -> Tensor:
-    """The state before each step: the sequence shifted one step against the direction."""
-    zero = seq.new_zeros(1, *seq.shape[1:])
-    return torch.cat([seq[1:], zero]) if reverse else torch.cat([zero, seq[:-1]])
+def _shift(seq: Tensor, init: Tensor, reverse: bool) -> Tensor:
+    """The state before each step: the sequence shifted one step against the direction, the
+    initial state ``init`` first."""
+    first = init.unsqueeze(0)
+    return torch.cat([seq[1:], first]) if reverse else torch.cat([first, seq[:-1]])
 
 
 class FusedRecurrence(torch.autograd.Function):
-    """``(pre, aux, *weights) -> (h, c)`` sequences ``[T, B, *]``; see the module docstring."""
+    """``(pre, aux, h0, c0, *weights) -> (h, c)`` sequences ``[T, B, *]`` from the initial state
+    ``(h0, c0)``; see the module docstring."""
 
     @staticmethod
     def forward(
@@ -324,13 +326,15 @@ class FusedRecurrence(torch.autograd.Function):
         reverse: bool,
         pre: Tensor,
         aux: Tensor | None,
+        h0: Tensor,
+        c0: Tensor,
         *weights: Tensor,
     ) -> tuple[Tensor, Tensor]:
         steps, batch = pre.shape[:2]
         kernel.allocate(pre, aux)
         hs = pre.new_empty(steps, batch, kernel.weight_proj.shape[0])
         cs = pre.new_empty(steps, batch, kernel.n)
-        h, c = hs.new_zeros(hs.shape[1:]), cs.new_zeros(cs.shape[1:])
+        h, c = h0, c0
         for t in range(steps - 1, -1, -1) if reverse else range(steps):
             kernel.forward(t, pre[t], None if aux is None else aux[t], h, c, hs[t], cs[t])
             if t >= pad.min_len:  # some sequences have ended: freeze their state
@@ -338,7 +342,7 @@ class FusedRecurrence(torch.autograd.Function):
                 torch.where(pad.mask[t], cs[t], c, out=cs[t])
             h, c = hs[t], cs[t]
         ctx.kernel, ctx.pad, ctx.reverse = kernel, pad, reverse
-        ctx.save_for_backward(hs, cs)
+        ctx.save_for_backward(hs, cs, h0, c0)
         ctx.set_materialize_grads(False)
         return hs, cs
 
@@ -346,12 +350,11 @@ class FusedRecurrence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, dhs: Tensor | None, dcs: Tensor | None) -> tuple[Tensor | None, ...]:
         kernel, pad, reverse = ctx.kernel, ctx.pad, ctx.reverse
-        hs, cs = ctx.saved_tensors
+        hs, cs, h0, c0 = ctx.saved_tensors
         dpre = hs.new_empty(*hs.shape[:2], kernel.pre_gates)
         daux = None if kernel.aux is None else torch.empty_like(kernel.aux)
-        seq = Sequences(
-            _shift(hs, reverse), _shift(cs, reverse), cs, dpre, torch.empty_like(hs), daux
-        )
+        h_prev, c_prev = _shift(hs, h0, reverse), _shift(cs, c0, reverse)
+        seq = Sequences(h_prev, c_prev, cs, dpre, torch.empty_like(hs), daux)
         kernel.prepare_backward(seq)
         keep_all = pad.mask.to(hs.dtype)  # 1 on real frames, 0 on padding
         dh_rec, dc = hs.new_zeros(hs.shape[1:]), cs.new_zeros(cs.shape[1:])
@@ -374,7 +377,8 @@ class FusedRecurrence(torch.autograd.Function):
             if masked:
                 dh_rec.add_(dh_keep)
                 dc = dc + dc_keep
-        return (None, None, None, dpre, daux, *kernel.weight_grads(seq))
+        # dh_rec, dc: dL/dh0, dL/dc0
+        return (None, None, None, dpre, daux, dh_rec, dc, *kernel.weight_grads(seq))
 
 
 def fused_recurrence(
@@ -384,6 +388,7 @@ def fused_recurrence(
     aux: Tensor | None,
     pad: Padding,
     reverse: bool,
+    state: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Drop-in replacement for :func:`.recurrent.loop_recurrence` with the fused backward of
     ``kernel_cls`` (the cell type's :class:`Kernel`, models/registry.py).
@@ -391,9 +396,21 @@ def fused_recurrence(
     Under autocast the recurrence runs in the parameters' dtype (its buffers are preallocated).
     """
     weights = kernel_cls.weights(cell)
+    h0, c0 = initial_state(cell, pre, state)
     if torch.is_autocast_enabled(pre.device.type):
         dtype = weights[0].dtype
         with torch.autocast(pre.device.type, enabled=False):
             pre, aux = pre.to(dtype), None if aux is None else aux.to(dtype)
-            return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, *weights)
-    return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, *weights)
+            h0, c0 = h0.to(dtype), c0.to(dtype)
+            return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, h0, c0, *weights)
+    return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, h0, c0, *weights)
+
+
+def initial_state(
+    cell: LSTMCellBase, pre: Tensor, state: tuple[Tensor, Tensor] | None
+) -> tuple[Tensor, Tensor]:
+    """``(h_0, c_0)``: ``state`` (the state a stream left off at) or zeros."""
+    if state is not None:
+        return state
+    batch = pre.shape[1]
+    return pre.new_zeros(batch, cell.proj_size), pre.new_zeros(batch, cell.cell_size)

@@ -22,3 +22,8 @@ class Padding:
         steps = torch.arange(max_len).unsqueeze(1)
         mask = (steps < lengths.unsqueeze(0)).unsqueeze(-1).to(device)
         return cls(lengths, mask, int(lengths.min()) if len(lengths) else 0)
+
+    @classmethod
+    def unpadded(cls, batch: int, steps: int, device: torch.device) -> Padding:
+        """Every frame of every sequence real (a stream's chunk)."""
+        return cls.from_lengths(torch.full((batch,), steps), steps, device)

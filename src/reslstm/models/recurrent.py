@@ -19,22 +19,28 @@ import torch
 from torch import Tensor, nn
 
 from .cells import LSTMCellBase
-from .fused import fused_recurrence
+from .fused import fused_recurrence, initial_state
 from .padding import Padding
 from .params import layer_specs
 from .registry import get_cell_type
-from .torch_lstm import torch_lstm_layer
+from .torch_lstm import torch_lstm_layer, torch_lstm_stream
 
 IMPLS = ("loop", "fused", "torch_lstm")
+State = tuple[Tensor, Tensor]  # (h, c) of one layer after a stream's frames so far
 
 
 def loop_recurrence(
-    cell: LSTMCellBase, pre: Tensor, aux: Tensor | None, pad: Padding, reverse: bool
+    cell: LSTMCellBase,
+    pre: Tensor,
+    aux: Tensor | None,
+    pad: Padding,
+    reverse: bool,
+    state: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Run ``cell.step`` over time with eager autograd; return the ``(h, c)`` sequences."""
-    steps, batch = pre.shape[:2]
-    h = pre.new_zeros(batch, cell.proj_size)
-    c = pre.new_zeros(batch, cell.cell_size)
+    """Run ``cell.step`` over time with eager autograd from ``state`` (``(h_0, c_0)``; zeros
+    when ``None``); return the ``(h, c)`` sequences."""
+    steps = pre.shape[0]
+    h, c = initial_state(cell, pre, state)
     hs: list[Tensor] = [h] * steps
     cs: list[Tensor] = [c] * steps
     for t in range(steps - 1, -1, -1) if reverse else range(steps):
@@ -79,6 +85,26 @@ class LSTMLayer(nn.Module):
             cells.append(c)
         out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
         return out * pad.mask, cells
+
+    def stream(
+        self, x: Tensor, lower: Tensor | None, state: State | None
+    ) -> tuple[Tensor, Tensor | None, State]:
+        """One unidirectional layer on the next frames ``x`` ``[T, B, F]`` of a stream (no
+        padding), from ``state``, the ``(h, c)`` the previous frames left (``None``: the start).
+
+        Returns the output ``[T, B, n_p]``, the cell sequence (``None`` for ``torch_lstm``,
+        whose plain cells feed no highway layer) and the state after the last frame.
+        """
+        (cell,) = self.cells
+        if self.impl == "torch_lstm":
+            return torch_lstm_stream(cell, x, state)
+        pad = Padding.unpadded(x.shape[1], x.shape[0], x.device)
+        pre, aux = cell.input_side(x, lower)
+        if self.impl == "fused":
+            h, c = fused_recurrence(cell, self.kernel, pre, aux, pad, False, state)
+        else:
+            h, c = loop_recurrence(cell, pre, aux, pad, False, state)
+        return h, c, (h[-1], c[-1])
 
 
 class LSTMStack(nn.Module):
@@ -144,3 +170,24 @@ class LSTMStack(nn.Module):
             if index + 1 in taps:
                 outputs.append(x.transpose(0, 1))
         return [*outputs, x.transpose(0, 1)]
+
+    def stream(self, x: Tensor, states: list[State] | None) -> tuple[Tensor, list[State]]:
+        """The next frames ``x`` ``[B, T, F]`` of a stream (no padding) through a unidirectional
+        stack, from ``states`` (each layer's ``(h, c)`` after the previous frames; ``None``: the
+        start): returns the top layer's output ``[B, T, n_p]`` and the states after the last
+        frame. Feeding a sequence in pieces gives the outputs of feeding it whole."""
+        if self.num_directions != 1:
+            raise ValueError("a bidirectional stack reads the future: it cannot stream")
+        x = x.transpose(0, 1)
+        lower: Tensor | None = None
+        new_states: list[State] = []
+        for index, layer in enumerate(self.layers):
+            if index > 0:
+                x = self.dropout(x)
+            x, lower, state = layer.stream(
+                x,
+                lower if self.cell_type.reads_lower_cell else None,
+                None if states is None else states[index],
+            )
+            new_states.append(state)
+        return x.transpose(0, 1), new_states

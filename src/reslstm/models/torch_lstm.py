@@ -56,3 +56,20 @@ def torch_lstm_layer(cells: Sequence[LSTMCellBase], x: Tensor, pad) -> tuple[Ten
     )
     out, _ = pad_packed_sequence(out_packed, total_length=x.shape[0])
     return out, []
+
+
+def torch_lstm_stream(
+    cell: LSTMCellBase, x: Tensor, state: tuple[Tensor, Tensor] | None
+) -> tuple[Tensor, None, tuple[Tensor, Tensor]]:
+    """One unidirectional layer on the next unpadded frames ``x`` ``[T, B, F]`` of a stream
+    from ``state`` (``(h, c)``, ``None``: zeros): ``(out, None, state after)``."""
+    if not supports_torch_lstm([cell]):
+        raise ValueError("impl=torch_lstm needs plain cells without peepholes")
+    weights = [cell.weight_ih, cell.weight_hh, cell.bias, torch.zeros_like(cell.bias)]
+    weights.append(cell.weight_proj)
+    batch = x.shape[1]
+    h0, c0 = state or (x.new_zeros(batch, cell.proj_size), x.new_zeros(batch, cell.cell_size))
+    out, h_n, c_n = _VF.lstm(
+        x, (h0[None], c0[None]), weights, True, 1, 0.0, cell.training, False, False
+    )
+    return out, None, (h_n[0], c_n[0])

@@ -63,17 +63,18 @@ def stm_text(segments: Iterable[Segment]) -> str:
     )
 
 
-def _lexical_words(words: Iterable[HypWord]) -> list[HypWord]:
-    """Words without hesitations, sorted by recording and time."""
-    kept = (w for w in words if w.word not in HESITATIONS)
+def _lexical_words(words: Iterable[HypWord], lexical: bool = True) -> list[HypWord]:
+    """Words sorted by recording and time, without hesitations if ``lexical``."""
+    kept = (w for w in words if not lexical or w.word not in HESITATIONS)
     return sorted(kept, key=lambda w: (w.recording, w.start))
 
 
-def ctm_text(words: Iterable[HypWord]) -> str:
-    """CTM lines sorted by recording and time (hesitations removed)."""
+def ctm_text(words: Iterable[HypWord], lexical: bool = True) -> str:
+    """CTM lines sorted by recording and time (hesitations removed if ``lexical``: what
+    scoring reads)."""
     return "".join(
         f"{w.recording} {CHANNEL} {w.start:.2f} {w.duration:.2f} {w.word}\n"
-        for w in _lexical_words(words)
+        for w in _lexical_words(words, lexical)
     )
 
 
