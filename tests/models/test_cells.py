@@ -176,3 +176,44 @@ def test_residual_shortcut_is_identity_where_sizes_match():
     torch.testing.assert_close(h_new, expected)
     # a size change (first layer) gets a learned n_p x n_in shortcut
     assert ResidualCell(7, 6, 4, peepholes=True).weight_sc.shape == (4, 7)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_gradcheck_through_the_initial_state(cell, lstm_stack):
+    """The fused recurrence from a given ``(h_0, c_0)`` (a stream's state) differentiates
+    into it too."""
+    from reslstm.models.fused import fused_recurrence
+    from reslstm.models.padding import Padding
+
+    torch.manual_seed(4)
+    layer = lstm_stack(cell, 2, 3, 3, 2).double().layers[1]
+    (c,) = layer.cells
+    lower = torch.randn(4, 2, 3, dtype=torch.double)
+    x = torch.randn(4, 2, 2, dtype=torch.double)
+    pad = Padding.from_lengths(torch.tensor([4, 3]), 4, x.device)
+    h0 = torch.randn(2, 2, dtype=torch.double, requires_grad=True)
+    c0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
+
+    def f(h0, c0):
+        pre, aux = c.input_side(x, lower)
+        return fused_recurrence(c, layer.kernel, pre, aux, pad, False, (h0, c0))
+
+    assert torch.autograd.gradcheck(f, (h0, c0))
+
+
+@pytest.mark.parametrize(
+    "cell,impl", [(c, i) for c in CELLS for i in IMPLS] + [("plain", "torch_lstm")]
+)
+def test_a_stack_fed_in_pieces_gives_its_whole_output(cell, impl, lstm_stack):
+    peepholes = impl != "torch_lstm"
+    stack = lstm_stack(cell, 3, 5, 4, 3, impl=impl, peepholes=peepholes).double().eval()
+    x = torch.randn(2, 11, 5, dtype=torch.double)
+    whole = stack(x, torch.tensor([11, 11]))
+    for piece in (1, 4, 11):
+        states, outs = None, []
+        for start in range(0, 11, piece):
+            out, states = stack.stream(x[:, start : start + piece], states)
+            outs.append(out)
+        torch.testing.assert_close(torch.cat(outs, 1), whole, atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match="cannot stream"):
+        lstm_stack(cell, 2, 5, 4, 3, bidirectional=True).stream(x, None)
