@@ -11,8 +11,9 @@ frames per second and our time / nn.LSTM's.
     python scripts/bench_lstm.py --impls fused,loop --sizes small --layers 3
     python scripts/bench_lstm.py --device cuda          # CUDA events, warm-up, median
 
-After ``--warmup`` runs, the median of ``--repeats`` timed runs is reported on a GPU and the
-minimum on a CPU (robust to other processes sharing a small machine).
+After ``--warmup`` runs, the stacks of one size and depth are timed round-robin ``--repeats``
+times (interleaved, so that load drift hits all alike): frames/s is from each stack's median
+time, and the ratio is the median over the rounds of its time / ``nn.LSTM``'s in that round.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def parse_args() -> argparse.Namespace:
         help="frames per sequence at the paper size (default: --steps on a GPU, 60 on a CPU;"
         " the time per frame hardly depends on it)",
     )
-    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
@@ -84,11 +85,9 @@ def time_once(fn: Callable[[], None], device: torch.device) -> float:
 
 def measure(
     fns: list[Callable[[], None]], device: torch.device, warmup: int, repeats: int
-) -> list[float]:
-    """Seconds per call of each function, timed round-robin so that load drift hits all alike.
-
-    Median of ``repeats`` on a GPU, minimum on a CPU (robust to other processes).
-    """
+) -> list[list[float]]:
+    """Seconds per call of each function in each of ``repeats`` rounds, timed round-robin so
+    that load drift hits all alike: ``times[fn][round]``."""
     for fn in fns:
         for _ in range(warmup):
             fn()
@@ -98,8 +97,7 @@ def measure(
     for _ in range(repeats):
         for fn, record in zip(fns, times, strict=True):
             record.append(time_once(fn, device))
-    pick = statistics.median if device.type == "cuda" else min
-    return [pick(record) for record in times]
+    return times
 
 
 def step_fn(model: nn.Module, x: Tensor, lengths: Tensor, batch_first: bool) -> Callable[[], None]:
@@ -132,9 +130,11 @@ def bench_config(args: argparse.Namespace, size: str, layers: int) -> list[list[
             runs.append((cell, impl, step_fn(stack, x, lengths, True)))
     times = measure([fn for *_, fn in runs], device, args.warmup, args.repeats)
     rows = []
-    for (name, impl, _), t in zip(runs, times, strict=True):
-        rows.append([size, str(layers), name, impl, f"{frames / t:,.0f}", f"{t / times[0]:.2f}"])
-        print(f"  {size} L={layers} {name}/{impl}: {t:.3f} s", flush=True)
+    for (name, impl, _), record in zip(runs, times, strict=True):
+        t = statistics.median(record)
+        ratio = statistics.median(a / b for a, b in zip(record, times[0], strict=True))
+        rows.append([size, str(layers), name, impl, f"{frames / t:,.0f}", f"{ratio:.2f}"])
+        print(f"  {size} L={layers} {name}/{impl}: {t:.3f} s, {ratio:.2f}x", flush=True)
     return rows
 
 
@@ -148,7 +148,7 @@ def main() -> None:
     print(
         f"# {date.today()} torch {torch.__version__} on {where}, {args.threads} CPU thread(s),"
         f" batch {args.batch}, steps {args.steps}{paper_steps}, peepholes on,"
-        f" {'median' if on_gpu else 'min'} of {args.repeats}",
+        f" median of {args.repeats} interleaved rounds",
         flush=True,
     )
     rows = []
