@@ -128,8 +128,9 @@ MADE_FRAMES = [150, 90, 200]  # cuts at 0-1.5 s, 1-1.9 s and 2-4 s of the meetin
 @pytest.fixture
 def made_run(tmp_path: Path) -> DictConfig:
     """The config of a run whose stages 0-3 were made on the fly in ``tmp_path`` (seconds):
-    stage-0 manifests with the meeting's supervisions, cuts with random features, the real
-    stage 2 on them, and an untrained 1-layer model as the best checkpoint."""
+    stage-0 manifests with the meeting's supervisions, cuts with random features (no audio:
+    stage 4 decodes the stored features), the real stage 2 on them, and an untrained 1-layer
+    model as the best checkpoint."""
     cfg = compose_config(
         [
             f"paths.data_dir={tmp_path / 'data'}",
@@ -138,6 +139,7 @@ def made_run(tmp_path: Path) -> DictConfig:
             "model.cell_dim=16",
             "model.proj_dim=8",
             "decode.beam_size=5",
+            "decode.features=stored",
             "score.methods=[jiwer]",
             "progress_bar=false",
         ]

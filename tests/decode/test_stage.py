@@ -69,6 +69,12 @@ def test_decode_run_writes_every_output(made_run: DictConfig) -> None:
             assert hyps[cut.id] == text_of(greedy_decode(log_probs, lens, tokenizer(made_run))[0])
 
 
+def test_an_unknown_feature_source_is_one_line(made_run: DictConfig) -> None:
+    made_run.decode.features = "lilcom"
+    with pytest.raises(ReslstmError, match=r"decode.features must be one of \('audio', 'stored'\)"):
+        decode_run(made_run)
+
+
 def test_a_finished_decode_is_skipped_until_its_inputs_change(
     made_run: DictConfig, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from lhotse import CutSet
 from lhotse.dataset import DynamicCutSampler
+from lhotse.features import FeatureExtractor
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -27,6 +28,8 @@ from reslstm.checkpoint import checkpoint_identity, load_trained_model
 from reslstm.ctc import TimedWord, text_of
 from reslstm.decode.methods import Decoder, make_decoders
 from reslstm.decode.timing import to_seconds
+from reslstm.errors import ReslstmError
+from reslstm.features.fbank import make_extractor
 from reslstm.io import (
     atomic_write_json,
     atomic_write_text,
@@ -75,13 +78,16 @@ def decode_run(cfg: DictConfig) -> None:
     model = load_trained_model(run.path, decode_cfg.checkpoint, decode_cfg.avg_last).to(device)
     tokenizer = load_tokenizer(cfg.lang.tokens, layout.lang)
     decoders = make_decoders(cfg, tokenizer)
+    extractor = decode_features(cfg)
     frame_s = to_seconds(1, cfg.features.frame_shift, model.frontend.subsampling)
     for split in todo:
         for m in decode_cfg.methods:
             clear_done(out[split, m].path)
         cuts = load_cuts(require(layout.fbank.cuts(split), 1))
         bar = f"decode {split}" if cfg.progress_bar else None
-        decoded = decode_cuts(model, cuts, tokenizer, decoders, decode_cfg.max_duration, bar)
+        decoded = decode_cuts(
+            model, cuts, tokenizer, decoders, decode_cfg.max_duration, bar, extractor
+        )
         audio_s = sum(c.duration for c in cuts)
         for m in decode_cfg.methods:
             info = {"rtf": decoded.seconds[m] / max(audio_s, 1e-9), "audio_s": audio_s}
@@ -92,6 +98,23 @@ def decode_run(cfg: DictConfig) -> None:
             )
 
 
+FEATURE_SOURCES = ("audio", "stored")
+
+
+def decode_features(cfg: DictConfig) -> FeatureExtractor | None:
+    """``decode.features``: the fbank extractor that computes each segment's features from its
+    audio (``audio``), or ``None`` to read stage 1's lilcom-compressed copy (``stored``).
+
+    From the audio, stage 4 decodes exactly the features that ``reslstm-transcribe`` and an
+    exported model compute; the stored copy differs by the compression's rounding (up to ~0.016
+    in log-mel), enough to change a character in about one segment in eight.
+    """
+    source = cfg.decode.features
+    if source not in FEATURE_SOURCES:
+        raise ReslstmError(f"decode.features must be one of {FEATURE_SOURCES}, got {source!r}")
+    return make_extractor(cfg.features) if source == "audio" else None
+
+
 def decode_cuts(
     model: CTCModel,
     cuts: CutSet,
@@ -99,13 +122,15 @@ def decode_cuts(
     decoders: dict[str, Decoder],
     max_duration: float,
     progress: str | None = None,
+    extractor: FeatureExtractor | None = None,
 ) -> Decoded:
     """Run the model once per batch of ``cuts`` and every decoder on its output (with a
-    progress bar titled ``progress`` unless None)."""
+    progress bar titled ``progress`` unless None); features from the audio with ``extractor``,
+    else stored."""
     device = next(model.parameters()).device
     decoded = Decoded({m: {} for m in decoders}, dict.fromkeys(decoders, 0.0))
     loader = DataLoader(
-        CTCBatches(tokenizer),
+        CTCBatches(tokenizer, extractor=extractor),
         sampler=DynamicCutSampler(cuts, max_duration=max_duration, shuffle=False),
         batch_size=None,
     )
