@@ -8,7 +8,8 @@
 #
 # Steps: the Python check, Debian packages (TTS voices for the mini corpus, SCTK for asclite),
 # venv, pinned pip packages,
-# kaldifeat built from source offline (wheel cached under $RESLSTM_CACHE keyed by torch + Python),
+# kaldifeat built from source offline, without the CUDA toolkit (wheel cached under $RESLSTM_CACHE
+# keyed by torch + Python),
 # and the project itself in editable mode. A stamp file records the hash of the inputs so a
 # second run returns in seconds.
 set -euo pipefail
@@ -19,7 +20,6 @@ cache=${RESLSTM_CACHE:-$HOME/.cache/reslstm}
 python=${PYTHON:-python3}
 kaldifeat_version=1.24
 pybind11_version=3.0.1
-cuda_root=${CUDA_ROOT:-/usr/local/cuda-13.0}
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -95,10 +95,6 @@ if ! "$venv/bin/python" -c 'import kaldifeat' 2>/dev/null; then
   if ! ls "$wheel_dir"/kaldifeat-*.whl >/dev/null 2>&1; then
     command -v g++ >/dev/null || die "no C++ compiler (g++) to build kaldifeat"
     command -v cmake >/dev/null || die "no cmake to build kaldifeat"
-    [[ -x "$cuda_root/bin/nvcc" ]] \
-      || die "the registry's torch is a CUDA build and kaldifeat needs the CUDA toolkit: none at $cuda_root (set CUDA_ROOT)"
-    nvrtc=$(ls "$venv"/lib/python3*/site-packages/nvidia/cu13/lib/libnvrtc.so.13 2>/dev/null | head -1)
-    [[ -n "$nvrtc" ]] || die "libnvrtc.so.13 not found in the venv's nvidia wheels"
     build=$(mktemp -d)
     trap 'rm -rf "$build"' EXIT
     log "downloading pybind11 $pybind11_version source (kaldifeat's CMake would fetch it from the internet)"
@@ -106,10 +102,17 @@ if ! "$venv/bin/python" -c 'import kaldifeat' 2>/dev/null; then
       || die "could not download the pybind11 sdist"
     tar -xzf "$build"/pybind11-*.tar.gz -C "$build"
     pybind_src=$(ls -d "$build"/pybind11-*/ | head -1)
-    log "building kaldifeat $kaldifeat_version against torch $torch_version (7-10 min on 2 cores)"
+    # kaldifeat has no CUDA code of its own (fbank on a GPU is torch ops, dispatched at run time by
+    # libtorch_cuda.so from the torch wheel), but find_package(Torch) on the registry's CUDA torch runs
+    # torch's Caffe2/public/cuda.cmake, which wants nvcc and the CUDA toolkit. Defining its target
+    # torch::cudart first (CMAKE_PROJECT_INCLUDE runs right after kaldifeat's project()) makes that file
+    # return at its include guard: no toolkit is looked for, and one that is installed is not used.
+    # Same compile flags and the same linked libraries as a build with the toolkit.
+    printf '%s\n' 'if(NOT TARGET torch::cudart)' '  add_library(torch::cudart INTERFACE IMPORTED)' 'endif()' \
+      > "$build/no-cuda-toolkit.cmake"
+    log "building kaldifeat $kaldifeat_version against torch $torch_version, no CUDA toolkit needed (7-10 min on 2 cores)"
     export KALDIFEAT_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=17 \
--DFETCHCONTENT_SOURCE_DIR_PYBIND11=$pybind_src -DCUDA_TOOLKIT_ROOT_DIR=$cuda_root \
--DCMAKE_CUDA_COMPILER=$cuda_root/bin/nvcc -DCUDA_nvrtc_LIBRARY=$nvrtc"
+-DFETCHCONTENT_SOURCE_DIR_PYBIND11=$pybind_src -DCMAKE_PROJECT_INCLUDE=$build/no-cuda-toolkit.cmake"
     export KALDIFEAT_MAKE_ARGS="-j$(nproc)"
     mkdir -p "$wheel_dir.tmp"
     "${pip[@]}" wheel -q --no-deps --no-build-isolation --no-cache-dir -w "$wheel_dir.tmp" \
