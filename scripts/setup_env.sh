@@ -107,7 +107,7 @@ if ! "$venv/bin/python" -c 'import kaldifeat' 2>/dev/null; then
     # torch's Caffe2/public/cuda.cmake, which wants nvcc and the CUDA toolkit. Defining its target
     # torch::cudart first (CMAKE_PROJECT_INCLUDE runs right after kaldifeat's project()) makes that file
     # return at its include guard: no toolkit is looked for, and one that is installed is not used.
-    # Same compile flags and the same linked libraries as a build with the toolkit.
+    # The compiled code and the linked libraries are those of a build with the toolkit.
     printf '%s\n' 'if(NOT TARGET torch::cudart)' '  add_library(torch::cudart INTERFACE IMPORTED)' 'endif()' \
       > "$build/no-cuda-toolkit.cmake"
     log "building kaldifeat $kaldifeat_version against torch $torch_version, no CUDA toolkit needed (7-10 min on 2 cores)"

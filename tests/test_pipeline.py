@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -212,6 +213,33 @@ def test_an_exported_model_transcribes_like_its_run_with_the_recipe_gone(
     finally:
         for name in ("data", "exp"):
             (away / name).rename(recipe / name)
+
+
+def test_the_readme_examples_run(
+    recipe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The README's Python examples (transcribe, then stream), as written, against a model
+    exported to ``models/residual10`` and a meeting's audio as ``a.wav`` and as ``chunks``."""
+    import re
+
+    import soundfile
+
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
+    export = [sys.executable, "-m", "reslstm.cli.export", str(run), "models/residual10"]
+    assert subprocess.run(export, capture_output=True, cwd=tmp_path).returncode == 0
+    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    (tmp_path / "a.wav").symlink_to(wav)
+    samples, _ = soundfile.read(wav, dtype="float32")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "Transcriber" in b]
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    namespace = {"chunks": [samples[i : i + 1600] for i in range(0, len(samples), 1600)]}
+    for block in blocks:
+        exec(textwrap.dedent(block), namespace)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed and all(len(line.split()) == 3 for line in printed)
+    assert "last_words" in namespace
 
 
 def test_a_broken_model_directory_is_one_line(recipe: Path, tmp_path: Path) -> None:
