@@ -102,6 +102,8 @@ def test_a_stream_returns_words_before_its_end(model_config, features_cfg) -> No
     greedy = GreedyWords(tokenizer)
     early = greedy.push(encoder.accept(samples[: len(samples) // 2]))
     assert early and all(w.end <= len(samples) / 2 / RATE / 0.03 for w in early)
+    with pytest.raises(ReslstmError, match=r"mono samples \[N\], got shape \(2, 160\)"):
+        encoder.accept(np.zeros((2, 160), dtype=np.float32))
     encoder.finish()
     with pytest.raises(ReslstmError, match="the stream is finished"):
         encoder.accept(samples[:160])

@@ -81,7 +81,9 @@ class StreamEncoder:
         """Log-probabilities ``[T', V]`` of the output frames these samples complete."""
         if self.finished:
             raise ReslstmError("the stream is finished: start a new one")
-        chunk = torch.as_tensor(samples, dtype=torch.float32).reshape(-1)
+        chunk = torch.as_tensor(samples, dtype=torch.float32)
+        if chunk.dim() != 1:
+            raise ReslstmError(f"a stream takes mono samples [N], got shape {tuple(chunk.shape)}")
         new = []
         for start in range(0, len(chunk), self.piece):
             self.fbank.accept_waveform(self.rate, chunk[start : start + self.piece])
