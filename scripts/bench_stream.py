@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from reslstm.errors import ReslstmError
 from reslstm.runtime import cpu_name
+from reslstm.streaming import rechunk
 from reslstm.transcriber import Transcriber
 
 
@@ -33,10 +36,17 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", type=Path, help="a model directory or a trained run")
     parser.add_argument("audio", type=Path, help="a recording at the model's sample rate")
-    parser.add_argument("--chunks-ms", default="10,100,500,2000")
+    parser.add_argument("--chunks-ms", default="10,100,500,2000", help="comma-separated")
     parser.add_argument("--seconds", type=float, default=120.0, help="audio used (from 0)")
     parser.add_argument("--threads", type=int, default=1)
-    return parser.parse_args()
+    args = parser.parse_args()
+    try:
+        args.chunks_ms = [int(c) for c in args.chunks_ms.split(",")]
+    except ValueError:
+        parser.error(f"--chunks-ms takes integers separated by commas, got {args.chunks_ms!r}")
+    if min(args.chunks_ms) < 1:
+        parser.error("--chunks-ms: each chunk must be at least 1 ms")
+    return args
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -46,15 +56,15 @@ def percentile(values: list[float], q: float) -> float:
 def stream_once(asr: Transcriber, samples: np.ndarray, chunk_ms: int, ref: float) -> list[str]:
     """One pass; a markdown row (``ref``: the whole file's RTF)."""
     stream = asr.stream()
-    size = asr.rate * chunk_ms // 1000
     compute, latency = [], []
-    for start in range(0, len(samples), size):
+    heard = 0  # samples fed so far
+    for chunk in rechunk([samples], max(1, asr.rate * chunk_ms // 1000)):
         t0 = time.perf_counter()
-        words = stream.accept(samples[start : start + size])
+        words = stream.accept(chunk)
         spent = time.perf_counter() - t0
         compute.append(spent)
-        heard = min(start + size, len(samples)) / asr.rate
-        latency += [heard - w.end + spent for w in words]
+        heard += len(chunk)
+        latency += [heard / asr.rate - w.end + spent for w in words]
     t0 = time.perf_counter()
     stream.finish()
     compute.append(time.perf_counter() - t0)
@@ -73,8 +83,11 @@ def stream_once(asr: Transcriber, samples: np.ndarray, chunk_ms: int, ref: float
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    asr = Transcriber.load(args.model, method="greedy", device="cpu")
-    _, samples = asr.samples(args.audio)
+    try:
+        asr = Transcriber.load(args.model, method="greedy", device="cpu")
+        _, samples = asr.samples(args.audio)
+    except ReslstmError as e:
+        sys.exit(f"error: {e}")
     samples = samples[: int(args.seconds * asr.rate)]
     seconds = len(samples) / asr.rate
     t0 = time.perf_counter()
@@ -90,7 +103,7 @@ def main() -> None:
         "| word latency median (s) | p90 (s) | words returned before the end |"
     )
     print("|--:|--:|--:|--:|--:|--:|--:|")
-    for chunk in (int(c) for c in args.chunks_ms.split(",")):
+    for chunk in args.chunks_ms:
         print("| " + " | ".join(stream_once(asr, samples, chunk, ref)) + " |", flush=True)
 
 

@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from reslstm.cli.compose import compose_config
-from reslstm.ctc import greedy_decode
+from reslstm.ctc import TimedWord, greedy_decode
 from reslstm.errors import ReslstmError
 from reslstm.features.fbank import make_extractor
 from reslstm.lang.bpe import train_bpe
-from reslstm.models import build_model
-from reslstm.streaming import KEEP_FRAMES, GreedyWords, StreamEncoder
-from reslstm.tokens import BpeTokenizer, CharTokenizer
+from reslstm.models import CTCModel, build_model
+from reslstm.streaming import KEEP_FRAMES, GreedyWords, StreamEncoder, rechunk
+from reslstm.tokens import BpeTokenizer, CharTokenizer, Tokenizer
 
 RATE = 16000
 TEXTS = ["THE CAT SAT ON THE MAT", "A DOG RAN", "MEETINGS RUN LONG"]
@@ -41,7 +41,7 @@ def features_cfg() -> dict[str, Any]:
 
 def model_for(
     model_config: Callable[[str], dict[str, Any]], cell: str, vocab: int, feats: torch.Tensor
-):
+) -> CTCModel:
     """A small model of ``cell`` with random weights, its CMVN from ``feats`` ``[T, 80]`` and its
     output layer scaled so that every token's logit has mean 0 and std 1 over ``feats``: its
     best path changes token every few frames, and separators split it into words."""
@@ -62,7 +62,9 @@ def fbank(features_cfg: dict[str, Any], samples: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(make_extractor(features_cfg).extract(samples[None], RATE))
 
 
-def whole_words(model, tokenizer, features_cfg, samples: np.ndarray):
+def whole_words(
+    model: CTCModel, tokenizer: Tokenizer, features_cfg: dict[str, Any], samples: np.ndarray
+) -> list[TimedWord]:
     """Greedy words of the whole recording: training's (offline) fbank, one forward pass."""
     feats = fbank(features_cfg, samples)[None]
     with torch.no_grad():
@@ -70,15 +72,31 @@ def whole_words(model, tokenizer, features_cfg, samples: np.ndarray):
     return greedy_decode(log_probs, lens, tokenizer)[0]
 
 
-def streamed_words(model, tokenizer, features_cfg, samples: np.ndarray, chunk_ms: int):
-    """The words a stream returns, chunk by chunk, then at its end."""
+def streamed_words(
+    model: CTCModel,
+    tokenizer: Tokenizer,
+    features_cfg: dict[str, Any],
+    samples: np.ndarray,
+    chunk_ms: int,
+) -> list[TimedWord]:
+    """The words a stream returns, chunk by chunk (the audio read in 1.1-s blocks and cut
+    again, as the CLI does), then at its end."""
     encoder = StreamEncoder(model, features_cfg, torch.device("cpu"))
     greedy = GreedyWords(tokenizer)
-    size = RATE * chunk_ms // 1000
+    blocks = [samples[i : i + 17600] for i in range(0, len(samples), 17600)]
     words = []
-    for start in range(0, len(samples), size):
-        words += greedy.push(encoder.accept(samples[start : start + size]))
+    for chunk in rechunk(blocks, RATE * chunk_ms // 1000):
+        words += greedy.push(encoder.accept(chunk))
     return words + greedy.push(encoder.finish()) + greedy.finish()
+
+
+def test_rechunk_cuts_blocks_into_chunks_of_one_size() -> None:
+    blocks = [np.arange(0, 7), np.arange(7, 9), np.arange(9, 20)]
+    chunks = list(rechunk(blocks, 3))
+    assert [len(c) for c in chunks] == [3, 3, 3, 3, 3, 3, 2]
+    assert np.concatenate(chunks).tolist() == list(range(20))
+    with pytest.raises(ReslstmError, match="at least one sample"):
+        next(rechunk(blocks, 0))
 
 
 @pytest.mark.parametrize("cell", ["plain", "highway", "residual"])
@@ -109,7 +127,7 @@ def test_a_stream_returns_words_before_its_end(model_config, features_cfg) -> No
         encoder.accept(samples[:160])
 
 
-def test_bpe_words_end_where_the_next_word_starts(tmp_path) -> None:
+def test_bpe_words_end_where_the_next_word_starts() -> None:
     """With BPE pieces a word is final once a piece starting with ``▁`` follows it."""
     tokenizer = BpeTokenizer(train_bpe(TEXTS * 10, 30))
     ids = tokenizer.encode("THE CAT SAT ON THE MAT")

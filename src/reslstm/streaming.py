@@ -24,7 +24,7 @@ two tokens tie to that precision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import kaldifeat
@@ -34,6 +34,7 @@ from torch import Tensor
 
 from reslstm.ctc import TimedWord, group_words
 from reslstm.errors import ReslstmError
+from reslstm.features.fbank import make_extractor
 from reslstm.models import CTCModel
 from reslstm.models.recurrent import State
 from reslstm.tokens import Tokenizer
@@ -44,20 +45,28 @@ KEEP_FRAMES = 1000
 
 
 def online_fbank(cfg: Mapping[str, Any]) -> kaldifeat.OnlineFbank:
-    """kaldifeat's online extractor with the options of ``conf/features/*.yaml`` (the same as
-    :func:`reslstm.features.fbank.make_extractor`'s)."""
-    opts = kaldifeat.FbankOptions()
-    frame = opts.frame_opts
-    frame.samp_freq = float(cfg["sampling_rate"])
-    frame.frame_shift_ms = 1000.0 * cfg["frame_shift"]
-    frame.frame_length_ms = 1000.0 * cfg["frame_length"]
-    frame.dither = float(cfg["dither"])
-    frame.snip_edges = bool(cfg["snip_edges"])
-    frame.max_feature_vectors = KEEP_FRAMES
-    opts.mel_opts.num_bins = int(cfg["num_mel_bins"])
-    opts.mel_opts.low_freq = float(cfg["low_freq"])
-    opts.mel_opts.high_freq = float(cfg["high_freq"])
+    """kaldifeat's online extractor with the options of the training fbank
+    (:func:`reslstm.features.fbank.make_extractor`, one place for both), keeping
+    ``KEEP_FRAMES`` frames."""
+    opts = kaldifeat.FbankOptions.from_dict(make_extractor(cfg).config.to_dict())
+    opts.frame_opts.max_feature_vectors = KEEP_FRAMES
     return kaldifeat.OnlineFbank(opts)
+
+
+def rechunk(blocks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """The samples of ``blocks`` again, ``size`` at a time (the last chunk may be shorter):
+    a file read in blocks, fed to a stream in chunks of any size."""
+    if size < 1:
+        raise ReslstmError(f"a chunk needs at least one sample, got {size}")
+    rest = np.empty(0, dtype=np.float32)
+    for block in blocks:
+        buf = np.concatenate([rest, block]) if len(rest) else block
+        whole = len(buf) // size * size
+        for start in range(0, whole, size):
+            yield buf[start : start + size]
+        rest = buf[whole:]
+    if len(rest):
+        yield rest
 
 
 class StreamEncoder:
