@@ -32,3 +32,12 @@ def test_marker_is_keyed_on_inputs(tmp_path) -> None:
     assert is_done(tmp_path, {"lr": 1}) and not is_done(tmp_path, {"lr": 2})
     clear_done(tmp_path)
     assert not is_done(tmp_path)
+
+
+def test_a_file_write_never_replaces_a_directory(tmp_path) -> None:
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "weights").write_text("kept")
+    with pytest.raises(IsADirectoryError, match="is a directory: a file cannot replace it"):
+        atomic_write_text(target, "text")
+    assert (target / "weights").read_text() == "kept"

@@ -103,7 +103,17 @@ def test_a_file_streamed_in_chunks_gives_the_words_and_ctm_of_the_whole_file(
     ctm = (tmp_path / "w.ctm").read_text()
     assert ctm == (tmp_path / "s.ctm").read_text() and ctm.count("\n") >= 1
     assert all(line.split()[:2] == [wav.name, "1"] for line in ctm.splitlines())
-    assert len(ctm.splitlines()) == len(whole.stdout.split("\t")[1].split())
+    words = whole.stdout.split("\t")[1].split()
+    assert len(ctm.splitlines()) == len(words)
+    live = [ln.split("\t") for ln in streamed.stderr.splitlines() if ln.startswith(f"{wav}\t")]
+    assert [w[3] for w in live] == words  # each word printed once final, the last ones too
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "file").write_text("kept")
+    refused = transcribe_cli(*chunked, "--ctm", f"{tmp_path}/keep")
+    assert refused.returncode == 2 and "is a directory; give a file name" in refused.stderr
+    assert (tmp_path / "keep" / "file").read_text() == "kept"
+    twice = transcribe_cli(str(run), str(wav), str(wav), "--ctm", f"{tmp_path}/t.ctm")
+    assert twice.returncode == 2 and f"{wav.name} is given twice" in twice.stderr
     beam = transcribe_cli(str(run), str(wav), "--chunk-ms", "40")
     assert beam.returncode == 2 and beam.stderr.strip().splitlines()[-1] == (
         "error: streaming decodes greedily; this transcriber uses 'beam_lm' (load it with "
@@ -216,10 +226,14 @@ def test_an_exported_model_transcribes_like_its_run_with_the_recipe_gone(
 
 
 def test_the_readme_examples_run(
-    recipe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    recipe: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The README's Python examples (transcribe, then stream), as written, against a model
-    exported to ``models/residual10`` and a meeting's audio as ``a.wav`` and as ``chunks``."""
+    exported to ``models/residual10`` and a meeting's audio as ``a.wav`` and as ``chunks``:
+    each prints word, start and end, and the stream's words are the file's greedy words."""
     import re
 
     import soundfile
@@ -235,11 +249,14 @@ def test_the_readme_examples_run(
     assert len(blocks) == 2
     monkeypatch.chdir(tmp_path)
     namespace = {"chunks": [samples[i : i + 1600] for i in range(0, len(samples), 1600)]}
+    printed = []
     for block in blocks:
         exec(textwrap.dedent(block), namespace)
-    printed = capsys.readouterr().out.splitlines()
-    assert printed and all(len(line.split()) == 3 for line in printed)
-    assert "last_words" in namespace
+        printed.append([line.split() for line in capsys.readouterr().out.splitlines()])
+    assert printed[0] and all(len(fields) == 3 for fields in printed[0])
+    greedy = namespace["Transcriber"].from_dir("models/residual10", method="greedy")
+    streamed = [w[0] for w in printed[1]] + [w.word for w in namespace["last_words"]]
+    assert streamed == [w.word for w in greedy.transcribe("a.wav")]
 
 
 def test_a_broken_model_directory_is_one_line(recipe: Path, tmp_path: Path) -> None:

@@ -63,7 +63,10 @@ def remove_stale_tmp(path: str | Path) -> None:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (fsync'd temp file + rename)."""
+    """Write ``data`` to ``path`` atomically (fsync'd temp file + rename); a directory at
+    ``path`` is refused, never replaced."""
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{path} is a directory: a file cannot replace it")
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             f.write(data)

@@ -7,9 +7,9 @@
 Prints ``<file>\\t<transcript>`` per file; ``--ctm`` also writes the words with their times
 (NIST CTM, the file's name as the recording). Audio at another sample rate is resampled to the
 rate the model was trained on (with a warning); multi-channel audio uses its first channel.
-A unidirectional model reads each file in blocks (a whole meeting in bounded memory);
-``--chunk-ms`` feeds it as a live stream of that chunk size instead, printing each word once
-it is final. The same from Python: :class:`reslstm.Transcriber`.
+A unidirectional model reads each file in blocks; ``--chunk-ms`` feeds it as a live stream of
+that chunk size instead, printing each word to stderr once it is final. The same from Python:
+:class:`reslstm.Transcriber`.
 """
 
 from __future__ import annotations
@@ -24,20 +24,36 @@ from reslstm.export import is_model_dir
 from reslstm.io import atomic_write_text
 from reslstm.runtime import set_threads
 from reslstm.scoring.meeting import HypWord, ctm_text
+from reslstm.streaming import rechunk
 from reslstm.transcriber import Transcriber, Word
 
 
 def stream_file(asr: Transcriber, path: Path, chunk_ms: int) -> list[Word]:
-    """Feed a file to a live stream ``chunk_ms`` at a time; print each word once final."""
+    """Feed a file (read in blocks) to a live stream ``chunk_ms`` at a time; print each word to
+    stderr once final."""
     stream = asr.stream()
-    _, samples = asr.samples(path)
-    size = max(1, asr.rate * chunk_ms // 1000)
     words: list[Word] = []
-    for start in range(0, len(samples), size):
-        for w in stream.accept(samples[start : start + size]):
-            print(f"{path}\t{w.start:.2f}\t{w.end:.2f}\t{w.word}", file=sys.stderr, flush=True)
-            words.append(w)
-    return words + stream.finish()
+    for chunk in rechunk(asr.blocks(path), max(1, asr.rate * chunk_ms // 1000)):
+        words += live(path, stream.accept(chunk))
+    return words + live(path, stream.finish())
+
+
+def live(path: Path, words: list[Word]) -> list[Word]:
+    """Print words as a stream returns them; return them."""
+    for w in words:
+        print(f"{path}\t{w.start:.2f}\t{w.end:.2f}\t{w.word}", file=sys.stderr, flush=True)
+    return words
+
+
+def check_ctm_target(ctm: Path, audio: list[Path]) -> str | None:
+    """Why ``--ctm`` cannot be written for these files, or None: checked before any work."""
+    if ctm.is_dir():
+        return f"--ctm {ctm} is a directory; give a file name"
+    names = [p.name for p in audio]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        return f"--ctm names each recording by its file name, and {twice[0]} is given twice"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.chunk_ms is not None and args.chunk_ms < 1:
         parser.error(f"--chunk-ms must be >= 1, got {args.chunk_ms}")
+    if args.ctm is not None and (why := check_ctm_target(args.ctm, args.audio)):
+        parser.error(why)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     set_threads(1)
     try:
@@ -73,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
             timed += [HypWord(path.name, w.start, w.end - w.start, w.word) for w in words]
         if args.ctm is not None:
             atomic_write_text(args.ctm, ctm_text(timed, lexical=False))
-    except ReslstmError as e:
+    except (ReslstmError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
