@@ -219,3 +219,13 @@ class ResidualCell(LSTMCellBase):
         r = torch.tanh(c_new)  # r_t = tanh(c_t)
         m = r @ self.weight_proj.t()  # m_t = W_p r_t
         return torch.sigmoid(zo) * (m + aux_t)  # h_t = o_t ⊙ (m_t + W_h x_t)
+
+
+def initial_state(
+    cell: LSTMCellBase, pre: Tensor, state: tuple[Tensor, Tensor] | None
+) -> tuple[Tensor, Tensor]:
+    """``(h_0, c_0)``: ``state`` (the state a stream left off at) or zeros."""
+    if state is not None:
+        return state
+    batch = pre.shape[1]
+    return pre.new_zeros(batch, cell.proj_size), pre.new_zeros(batch, cell.cell_size)

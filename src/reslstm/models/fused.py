@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .cells import HighwayCell, LSTMCellBase, ResidualCell
+from .cells import HighwayCell, LSTMCellBase, ResidualCell, initial_state
 from .padding import Padding
 
 
@@ -404,13 +404,3 @@ def fused_recurrence(
             h0, c0 = h0.to(dtype), c0.to(dtype)
             return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, h0, c0, *weights)
     return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, h0, c0, *weights)
-
-
-def initial_state(
-    cell: LSTMCellBase, pre: Tensor, state: tuple[Tensor, Tensor] | None
-) -> tuple[Tensor, Tensor]:
-    """``(h_0, c_0)``: ``state`` (the state a stream left off at) or zeros."""
-    if state is not None:
-        return state
-    batch = pre.shape[1]
-    return pre.new_zeros(batch, cell.proj_size), pre.new_zeros(batch, cell.cell_size)

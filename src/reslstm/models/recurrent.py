@@ -1,10 +1,10 @@
 """The shared skeleton: deep (optionally bidirectional) stacks of any cell in :mod:`.cells`.
 
-Owns everything that is not cell equations: time-major layout, the time loop, the initial
-state, masking of padded frames (the state is frozen past each sequence's length and padded
-outputs are zero, so padding never changes the outputs of real frames, in either direction),
-dropout between layers, the wiring of the highway depth path and of the residual shortcut, and
-the choice of implementation for the loop:
+Owns everything that is not cell equations: time-major layout, the time loop, carrying a
+stream's state between calls, masking of padded frames (the state is frozen past each
+sequence's length and padded outputs are zero, so padding never changes the outputs of real
+frames, in either direction), dropout between layers, the wiring of the highway depth path and
+of the residual shortcut, and the choice of implementation for the loop:
 
 * ``loop``: eager autograd through a Python time loop (the reference; any device, any cell).
 * ``fused``: the same loop without autograd bookkeeping and a hand-written backward
@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .cells import LSTMCellBase
-from .fused import fused_recurrence, initial_state
+from .cells import LSTMCellBase, initial_state
+from .fused import fused_recurrence
 from .padding import Padding
 from .params import layer_specs
 from .registry import get_cell_type

@@ -15,7 +15,7 @@ import torch
 from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from .cells import LSTMCellBase, PlainCell
+from .cells import LSTMCellBase, PlainCell, initial_state
 
 # nn.LSTM's CPU kernel says once that oneDNN has no projection support; it is expected here.
 warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
@@ -67,8 +67,7 @@ def torch_lstm_stream(
         raise ValueError("impl=torch_lstm needs plain cells without peepholes")
     weights = [cell.weight_ih, cell.weight_hh, cell.bias, torch.zeros_like(cell.bias)]
     weights.append(cell.weight_proj)
-    batch = x.shape[1]
-    h0, c0 = state or (x.new_zeros(batch, cell.proj_size), x.new_zeros(batch, cell.cell_size))
+    h0, c0 = initial_state(cell, x, state)
     out, h_n, c_n = _VF.lstm(
         x, (h0[None], c0[None]), weights, True, 1, 0.0, cell.training, False, False
     )
