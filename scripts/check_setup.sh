@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's setup paths, checked from a fresh clone of this checkout (slow: it builds
-# kaldifeat, ~8 min on 2 cores, then runs the test suite, ~7 min):
+# kaldifeat, ~9 min on 2 cores, then runs the test suite, ~6-10 min):
 #
 #   scripts/check_setup.sh [WORKDIR]     # default WORKDIR: a new temporary directory
 #
