@@ -34,7 +34,7 @@ from torch import Tensor
 
 from reslstm.ctc import TimedWord, group_words
 from reslstm.errors import ReslstmError
-from reslstm.features.fbank import make_extractor
+from reslstm.features.fbank import fbank_config
 from reslstm.models import CTCModel
 from reslstm.models.recurrent import State
 from reslstm.tokens import Tokenizer
@@ -46,9 +46,9 @@ KEEP_FRAMES = 1000
 
 def online_fbank(cfg: Mapping[str, Any]) -> kaldifeat.OnlineFbank:
     """kaldifeat's online extractor with the options of the training fbank
-    (:func:`reslstm.features.fbank.make_extractor`, one place for both), keeping
+    (:func:`reslstm.features.fbank.fbank_config`, one place for both), keeping
     ``KEEP_FRAMES`` frames."""
-    opts = kaldifeat.FbankOptions.from_dict(make_extractor(cfg).config.to_dict())
+    opts = kaldifeat.FbankOptions.from_dict(fbank_config(cfg).to_dict())
     opts.frame_opts.max_feature_vectors = KEEP_FRAMES
     return kaldifeat.OnlineFbank(opts)
 

@@ -9,8 +9,8 @@ from lhotse import KaldifeatFbank, KaldifeatFbankConfig
 from lhotse.features.kaldifeat import KaldifeatFrameOptions, KaldifeatMelOptions
 
 
-def make_extractor(cfg: Mapping[str, Any], device: str = "cpu") -> KaldifeatFbank:
-    """The fbank extractor described by ``conf/features/*.yaml``."""
+def fbank_config(cfg: Mapping[str, Any], device: str = "cpu") -> KaldifeatFbankConfig:
+    """The fbank options described by ``conf/features/*.yaml`` (offline and online extractors)."""
     frame = KaldifeatFrameOptions(
         sampling_rate=cfg["sampling_rate"],
         frame_shift=cfg["frame_shift"],
@@ -21,4 +21,9 @@ def make_extractor(cfg: Mapping[str, Any], device: str = "cpu") -> KaldifeatFban
     mel = KaldifeatMelOptions(
         num_bins=cfg["num_mel_bins"], low_freq=cfg["low_freq"], high_freq=cfg["high_freq"]
     )
-    return KaldifeatFbank(KaldifeatFbankConfig(frame_opts=frame, mel_opts=mel, device=device))
+    return KaldifeatFbankConfig(frame_opts=frame, mel_opts=mel, device=device)
+
+
+def make_extractor(cfg: Mapping[str, Any], device: str = "cpu") -> KaldifeatFbank:
+    """The fbank extractor described by ``conf/features/*.yaml``."""
+    return KaldifeatFbank(fbank_config(cfg, device))
