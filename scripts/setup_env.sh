@@ -10,7 +10,7 @@
 # venv, pinned pip packages,
 # kaldifeat built from source offline, without the CUDA toolkit (wheel cached under $RESLSTM_CACHE
 # keyed by torch + Python),
-# and the project itself in editable mode. A stamp file records the hash of the inputs so a
+# the project itself in editable mode, and its C++ time loops (models/csrc). A stamp file records the hash of the inputs so a
 # second run returns in seconds.
 set -euo pipefail
 
@@ -130,5 +130,8 @@ log "installing reslstm (editable)"
 "${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
 "$venv/bin/python" -c 'import reslstm, lhotse, kaldifeat, hydra, jiwer, torchaudio' \
   || die "import check failed"
+log "building the fused recurrence's C++ time loops"
+"$venv/bin/python" -c 'from reslstm.models.fused import loops; loops()' \
+  || die "the C++ time loops did not build (src/reslstm/models/csrc/recurrence.cpp)"
 echo "$inputs_hash" > "$stamp"
 log "done: $venv ($(du -sh "$venv" | cut -f1))"

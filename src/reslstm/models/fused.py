@@ -9,15 +9,22 @@ computes the recurrent weight gradients as T small matrix products. Here:
   (σ', tanh', and the products they are multiplied with) is computed for all steps at once, so
   that each gate's gradient is a single multiply inside the loop;
 * the backward loop computes only the serial chain (dz, dh, dc) and every weight gradient is
-  one large product or reduction over all ``T * B`` rows after it.
+  one large product or reduction over all ``T * B`` rows after it;
+* both time loops run in C++ (``csrc/recurrence.cpp``, compiled on first use): the same ATen
+  operations a Python loop would call, without the interpreter around each of them.
 
 It computes the same function as the eager cells (tests compare outputs and gradients against
-them and a float64 reference, and run ``gradcheck``). :class:`FusedRecurrence` owns the loop,
-the direction and the masking; one kernel per cell type owns that cell's step equations.
+them and a float64 reference, and run ``gradcheck``). :class:`FusedRecurrence` owns the
+direction, the masking and the calls into the loops; one kernel per cell type owns that cell's
+whole-sequence equations (the loops' step equations are in the C++ file, per cell kind).
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import sys
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
@@ -26,6 +33,36 @@ from torch.autograd.function import once_differentiable
 
 from .cells import HighwayCell, LSTMCellBase, ResidualCell, initial_state
 from .padding import Padding
+
+LOOPS_SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
+
+
+@functools.cache
+def loops() -> Any:
+    """``torch.ops.reslstm`` with ``forward_loop`` and ``backward_loop``: csrc/recurrence.cpp,
+    compiled on first use (~10-30 s; scripts/setup_env.sh does it once) into the Python
+    environment (``<sys.prefix>/reslstm-extensions``), so that each environment builds against
+    its own torch; later loads only check that the source is unchanged."""
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "no CUDA runtime"
+    from torch.utils import cpp_extension
+
+    build = Path(sys.prefix) / "reslstm-extensions" / "recurrence"
+    try:
+        build.mkdir(parents=True, exist_ok=True)
+        cpp_extension.load(
+            name="reslstm_recurrence",
+            sources=[str(LOOPS_SOURCE)],
+            build_directory=str(build),
+            is_python_module=False,
+        )
+    except (OSError, RuntimeError) as err:
+        raise RuntimeError(
+            f"cannot build {LOOPS_SOURCE}, the fused recurrence's C++ loops "
+            f"({str(err).splitlines()[0]}); they "
+            "need a C++ compiler and ninja (scripts/setup_env.sh installs both), or run the "
+            "eager loop with model.impl=loop"
+        ) from err
+    return torch.ops.reslstm
 
 
 def _dsigmoid(y: Tensor) -> Tensor:
@@ -57,9 +94,13 @@ class Sequences(NamedTuple):
 class Kernel:
     """Equations shared by every cell: gates i, f, g (with peepholes) and the cell update.
 
-    ``acts[t]`` holds step t's gate activations in the cell's row layout (i, f, g, o).
-    Subclasses add their output path (and, for highway, the depth path).
+    ``kind`` names the cell's step equations in csrc/recurrence.cpp; ``extra`` is the one
+    further parameter they read (highway w_cd, residual W_co). ``acts[t]`` holds step t's gate
+    activations in the cell's row layout (i, f, g, o). Subclasses add their output path (and,
+    for highway, the depth path).
     """
+
+    kind = "plain"
 
     def __init__(self, cell: LSTMCellBase) -> None:
         self.n = cell.cell_size
@@ -68,6 +109,7 @@ class Kernel:
         self.weight_hh = cell.weight_hh.detach()
         self.weight_proj = cell.weight_proj.detach()
         self.peephole = None if cell.peephole is None else cell.peephole.detach()
+        self.extra: Tensor | None = None
 
     @staticmethod
     def weights(cell: Any) -> list[Tensor]:
@@ -75,60 +117,19 @@ class Kernel:
         peephole = [] if cell.peephole is None else [cell.peephole]
         return [cell.weight_hh, cell.weight_proj, *peephole]
 
-    # -- forward -----------------------------------------------------------------------------
-    def allocate(self, pre: Tensor, aux: Tensor | None) -> None:
-        """Buffers for one sequence; ``aux`` is kept for the backward."""
-        self.acts = pre.new_empty(pre.shape[0], pre.shape[1], self.rec_gates)
-        self.aux = aux
+    def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
+        """Keep what the forward loop wrote (``buffers``: see :meth:`loop_factors`) and
+        ``aux`` for the backward."""
+        self.acts, self.aux = acts, aux
 
-    def forward(
-        self,
-        t: int,
-        pre_t: Tensor,
-        aux_t: Tensor | None,
-        h: Tensor,
-        c: Tensor,
-        h_out: Tensor,
-        c_out: Tensor,
-    ) -> None:
-        """Step t: ``(h_(t-1), c_(t-1))`` -> ``h_out``, ``c_out``; activations kept."""
-        raise NotImplementedError
-
-    def memory_forward(self, t: int, pre_t: Tensor, h: Tensor, c: Tensor, c_out: Tensor) -> None:
-        """i_t, f_t, g_t into ``acts[t]``; c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t into ``c_out``."""
-        n, a = self.n, self.acts[t]
-        torch.addmm(pre_t[:, : self.rec_gates], h, self.weight_hh.t(), out=a)  # W_x x + b + W_h h
-        zif = a[:, : 2 * n]
-        if self.peephole is not None:  # i_t, f_t: + w_ci ⊙ c_(t-1), + w_cf ⊙ c_(t-1)
-            zif.unflatten(1, (2, n)).addcmul_(self.peephole[:2], c.unsqueeze(1))
-        zif.sigmoid_()  # i_t, f_t = σ(...)
-        a[:, 2 * n : 3 * n].tanh_()  # g_t = tanh(...)
-        torch.mul(a[:, n : 2 * n], c, out=c_out).addcmul_(a[:, :n], a[:, 2 * n : 3 * n])  # c_t
-
-    # -- backward ----------------------------------------------------------------------------
-    def prepare_backward(self, seq: Sequences) -> None:
-        """Chain-rule factors known from the forward, for all steps at once.
-
-        ``coef[t]`` is ``[B, 3, n]``: dz_i = dc ⊙ g σ'(i), dz_f = dc ⊙ c_(t-1) σ'(f),
-        dz_g = dc ⊙ i tanh'(g).
-        """
+    def loop_factors(self, c_prev: Tensor) -> list[Tensor]:
+        """Chain-rule factors known from the forward, for all steps at once, in the order the
+        backward loop reads them: ``[acts, coef, ...]``, where ``coef[t]`` is ``[B, 3, n]``:
+        dz_i = dc ⊙ g σ'(i), dz_f = dc ⊙ c_(t-1) σ'(f), dz_g = dc ⊙ i tanh'(g)."""
         n, a = self.n, self.acts
         i, f, g = a[..., :n], a[..., n : 2 * n], a[..., 2 * n : 3 * n]
-        self.coef = torch.stack([g * _dsigmoid(i), seq.c_prev * _dsigmoid(f), i * _dtanh(g)], 2)
-
-    def backward(self, t: int, dh: Tensor, dc: Tensor, dz: Tensor, daux_t: Tensor | None) -> Tensor:
-        """dL/dh_t, dL/dc_t -> ``dz`` (= dL/dpre_t), ``daux_t`` and the returned dL/dc_(t-1)."""
-        raise NotImplementedError
-
-    def memory_backward(self, t: int, dc: Tensor, dz: Tensor) -> Tensor:
-        """Given dL/dc_t, write dL/dz for i, f, g into ``dz``; return dL/dc_(t-1)."""
-        n = self.n
-        dzifg = dz[:, : 3 * n].unflatten(1, (3, n))
-        torch.mul(dc.unsqueeze(1), self.coef[t], out=dzifg)
-        dc_prev = dc * self.acts[t][:, n : 2 * n]  # through f_t ⊙ c_(t-1)
-        if self.peephole is not None:  # through w_ci, w_cf
-            dc_prev.addcmul_(dzifg[:, 0], self.peephole[0]).addcmul_(dzifg[:, 1], self.peephole[1])
-        return dc_prev
+        coef = torch.stack([g * _dsigmoid(i), c_prev * _dsigmoid(f), i * _dtanh(g)], 2)
+        return [a, coef]
 
     def weight_grads(self, seq: Sequences) -> list[Tensor]:
         """Gradients of :meth:`weights` from the whole-sequence tensors."""
@@ -145,56 +146,18 @@ class Kernel:
 
 
 class PlainKernel(Kernel):
-    """o_t = σ(... + w_co ⊙ c_t), h_t = W_p (o_t ⊙ tanh c_t); highway adds the depth path."""
+    """o_t = σ(... + w_co ⊙ c_t), h_t = W_p (o_t ⊙ tanh c_t); highway adds the depth path.
+    The loop keeps ``tanh_c`` = tanh c_t."""
 
-    def allocate(self, pre: Tensor, aux: Tensor | None) -> None:
-        super().allocate(pre, aux)
-        self.tanh_c = pre.new_empty(pre.shape[0], pre.shape[1], self.n)
+    def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
+        super().keep(acts, buffers, aux)
+        self.tanh_c = buffers[0]
 
-    def forward(
-        self,
-        t: int,
-        pre_t: Tensor,
-        aux_t: Tensor | None,
-        h: Tensor,
-        c: Tensor,
-        h_out: Tensor,
-        c_out: Tensor,
-    ) -> None:
-        n = self.n
-        self.memory_forward(t, pre_t, h, c, c_out)
-        self.carry(t, pre_t, aux_t, c, c_out)
-        o = self.acts[t][:, 3 * n :]
-        if self.peephole is not None:
-            o.addcmul_(self.peephole[2], c_out)  # o_t: + w_co ⊙ c_t
-        o.sigmoid_()  # o_t
-        tc = torch.tanh(c_out, out=self.tanh_c[t])
-        torch.mm(o * tc, self.weight_proj.t(), out=h_out)  # h_t = W_p m_t, m_t = o_t ⊙ tanh c_t
-
-    def carry(self, t: int, pre_t: Tensor, aux_t: Tensor | None, c: Tensor, c_out: Tensor) -> None:
-        """Extra cell input (the highway depth path); none here."""
-
-    def prepare_backward(self, seq: Sequences) -> None:
-        super().prepare_backward(seq)
+    def loop_factors(self, c_prev: Tensor) -> list[Tensor]:
         o = self.acts[..., 3 * self.n :]
-        self.coef_o = self.tanh_c * _dsigmoid(o)  # dz_o = dm ⊙ tanh(c) σ'(o)
-        self.coef_c = o * _dtanh(self.tanh_c)  # dc += dm ⊙ o tanh'(c)
-
-    def backward(self, t: int, dh: Tensor, dc: Tensor, dz: Tensor, daux_t: Tensor | None) -> Tensor:
-        n = self.n
-        dm = dh @ self.weight_proj  # h_t = W_p m_t
-        dzo = torch.mul(dm, self.coef_o[t], out=dz[:, 3 * n : 4 * n])
-        dc = torch.addcmul(dc, dm, self.coef_c[t])
-        if self.peephole is not None:
-            dc.addcmul_(dzo, self.peephole[2])  # o_t's peephole reads c_t
-        dc_prev = self.memory_backward(t, dc, dz)
-        self.carry_backward(t, dc, dz, daux_t, dc_prev)
-        return dc_prev
-
-    def carry_backward(
-        self, t: int, dc: Tensor, dz: Tensor, daux_t: Tensor | None, dc_prev: Tensor
-    ) -> None:
-        """Backward of :meth:`carry`: fills its ``dz`` columns and adds to ``dc_prev``."""
+        coef_o = self.tanh_c * _dsigmoid(o)  # dz_o = dm ⊙ tanh(c) σ'(o)
+        coef_c = o * _dtanh(self.tanh_c)  # dc += dm ⊙ o tanh'(c)
+        return [*super().loop_factors(c_prev), coef_o, coef_c]
 
     def weight_grads(self, seq: Sequences) -> list[Tensor]:
         n = self.n
@@ -208,36 +171,27 @@ class PlainKernel(Kernel):
 
 
 class HighwayKernel(PlainKernel):
-    """Adds the depth gate d_t and c_t += d_t ⊙ c_t^(l-1) (``aux`` = the lower cell sequence)."""
+    """Adds the depth gate d_t and c_t += d_t ⊙ c_t^(l-1) (``aux`` = the lower cell sequence).
+    The loop also keeps ``depth`` = d_t."""
+
+    kind = "highway"
 
     def __init__(self, cell: HighwayCell) -> None:
         super().__init__(cell)
-        self.w_cd = cell.depth_peephole.detach()[0]
+        self.extra = cell.depth_peephole.detach()[0]  # w_cd
 
     @staticmethod
     def weights(cell: Any) -> list[Tensor]:
         return [*PlainKernel.weights(cell), cell.depth_peephole]
 
-    def allocate(self, pre: Tensor, aux: Tensor | None) -> None:
-        super().allocate(pre, aux)
-        self.depth = pre.new_empty(pre.shape[0], pre.shape[1], self.n)
+    def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
+        super().keep(acts, buffers, aux)
+        self.depth = buffers[1]
 
-    def carry(self, t: int, pre_t: Tensor, aux_t: Tensor | None, c: Tensor, c_out: Tensor) -> None:
-        # d_t = σ(W_xd x_t + w_ld ⊙ c_t^(l-1) + b_d [all in pre] + w_cd ⊙ c_(t-1))
-        d = torch.addcmul(pre_t[:, self.rec_gates :], self.w_cd, c, out=self.depth[t]).sigmoid_()
-        c_out.addcmul_(d, aux_t)  # c_t += d_t ⊙ c_t^(l-1)
-
-    def prepare_backward(self, seq: Sequences) -> None:
-        super().prepare_backward(seq)
+    def loop_factors(self, c_prev: Tensor) -> list[Tensor]:
         assert self.aux is not None
-        self.coef_d = self.aux * _dsigmoid(self.depth)  # dz_d = dc ⊙ c^(l-1) σ'(d)
-
-    def carry_backward(
-        self, t: int, dc: Tensor, dz: Tensor, daux_t: Tensor | None, dc_prev: Tensor
-    ) -> None:
-        torch.mul(dc, self.depth[t], out=daux_t)  # dL/dc_t^(l-1)
-        dzd = torch.mul(dc, self.coef_d[t], out=dz[:, self.rec_gates :])
-        dc_prev.addcmul_(dzd, self.w_cd)
+        coef_d = self.aux * _dsigmoid(self.depth)  # dz_d = dc ⊙ c^(l-1) σ'(d)
+        return [*super().loop_factors(c_prev), self.depth, coef_d]
 
     def weight_grads(self, seq: Sequences) -> list[Tensor]:
         w_cd = (seq.dz[..., self.rec_gates :] * seq.c_prev).sum((0, 1))
@@ -246,55 +200,28 @@ class HighwayKernel(PlainKernel):
 
 
 class ResidualKernel(Kernel):
-    """r_t = tanh(c_t), m_t = W_p r_t, h_t = o_t ⊙ (m_t + W_h x_t) (``aux`` = W_h x)."""
+    """r_t = tanh(c_t), m_t = W_p r_t, h_t = o_t ⊙ (m_t + W_h x_t) (``aux`` = W_h x).
+    The loop keeps ``r`` = r_t and ``u`` = m_t + W_h x_t."""
+
+    kind = "residual"
 
     def __init__(self, cell: ResidualCell) -> None:
         super().__init__(cell)
-        self.weight_co = None if cell.weight_co is None else cell.weight_co.detach()
+        self.extra = None if cell.weight_co is None else cell.weight_co.detach()  # W_co
 
     @staticmethod
     def weights(cell: Any) -> list[Tensor]:
         weight_co = [] if cell.weight_co is None else [cell.weight_co]
         return [*Kernel.weights(cell), *weight_co]
 
-    def allocate(self, pre: Tensor, aux: Tensor | None) -> None:
-        super().allocate(pre, aux)
-        steps, batch = pre.shape[:2]
-        self.r = pre.new_empty(steps, batch, self.n)
-        self.u = pre.new_empty(steps, batch, self.weight_proj.shape[0])
+    def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
+        super().keep(acts, buffers, aux)
+        self.r, self.u = buffers
 
-    def forward(
-        self,
-        t: int,
-        pre_t: Tensor,
-        aux_t: Tensor | None,
-        h: Tensor,
-        c: Tensor,
-        h_out: Tensor,
-        c_out: Tensor,
-    ) -> None:
-        assert aux_t is not None
-        self.memory_forward(t, pre_t, h, c, c_out)
-        o = self.acts[t][:, 3 * self.n :]
-        if self.weight_co is not None:
-            o.addmm_(c_out, self.weight_co.t())  # o_t: + W_co c_t
-        o.sigmoid_()  # o_t
-        r = torch.tanh(c_out, out=self.r[t])  # r_t = tanh(c_t)
-        u = torch.addmm(aux_t, r, self.weight_proj.t(), out=self.u[t])  # m_t + W_h x_t
-        torch.mul(o, u, out=h_out)  # h_t = o_t ⊙ (m_t + W_h x_t)
-
-    def prepare_backward(self, seq: Sequences) -> None:
-        super().prepare_backward(seq)
-        self.coef_o = self.u * _dsigmoid(self.acts[..., 3 * self.n :])  # dz_o = dh ⊙ u σ'(o)
-        self.coef_r = _dtanh(self.r)  # dc += dr ⊙ tanh'(c)
-
-    def backward(self, t: int, dh: Tensor, dc: Tensor, dz: Tensor, daux_t: Tensor | None) -> Tensor:
-        dzo = torch.mul(dh, self.coef_o[t], out=dz[:, 3 * self.n :])
-        du = torch.mul(dh, self.acts[t][:, 3 * self.n :], out=daux_t)  # = dL/dm_t = dL/dW_h x_t
-        dc = torch.addcmul(dc, du @ self.weight_proj, self.coef_r[t])
-        if self.weight_co is not None:
-            dc.addmm_(dzo, self.weight_co)
-        return self.memory_backward(t, dc, dz)
+    def loop_factors(self, c_prev: Tensor) -> list[Tensor]:
+        coef_o = self.u * _dsigmoid(self.acts[..., 3 * self.n :])  # dz_o = dh ⊙ u σ'(o)
+        coef_r = _dtanh(self.r)  # dc += dr ⊙ tanh'(c)
+        return [*super().loop_factors(c_prev), coef_o, coef_r]
 
     def weight_grads(self, seq: Sequences) -> list[Tensor]:
         assert seq.daux is not None
@@ -302,7 +229,7 @@ class ResidualKernel(Kernel):
         grads = [weight_hh, _rows(seq.daux).t() @ _rows(self.r)]  # W_h, W_p (dL/dm_t = dL/du_t)
         if self.peephole is not None:
             grads.append(torch.stack(peepholes))
-        if self.weight_co is not None:
+        if self.extra is not None:
             grads.append(_rows(seq.dz[..., 3 * self.n :]).t() @ _rows(seq.cs))
         return grads
 
@@ -330,17 +257,11 @@ class FusedRecurrence(torch.autograd.Function):
         c0: Tensor,
         *weights: Tensor,
     ) -> tuple[Tensor, Tensor]:
-        steps, batch = pre.shape[:2]
-        kernel.allocate(pre, aux)
-        hs = pre.new_empty(steps, batch, kernel.weight_proj.shape[0])
-        cs = pre.new_empty(steps, batch, kernel.n)
-        h, c = h0, c0
-        for t in range(steps - 1, -1, -1) if reverse else range(steps):
-            kernel.forward(t, pre[t], None if aux is None else aux[t], h, c, hs[t], cs[t])
-            if t >= pad.min_len:  # some sequences have ended: freeze their state
-                torch.where(pad.mask[t], hs[t], h, out=hs[t])
-                torch.where(pad.mask[t], cs[t], c, out=cs[t])
-            h, c = hs[t], cs[t]
+        hs, cs, acts, *buffers = loops().forward_loop(
+            kernel.kind, pre, aux, h0, c0, kernel.weight_hh, kernel.weight_proj,
+            kernel.peephole, kernel.extra, pad.mask, pad.min_len, reverse,
+        )  # fmt: skip
+        kernel.keep(acts, buffers, aux)
         ctx.kernel, ctx.pad, ctx.reverse = kernel, pad, reverse
         ctx.save_for_backward(hs, cs, h0, c0)
         ctx.set_materialize_grads(False)
@@ -351,34 +272,14 @@ class FusedRecurrence(torch.autograd.Function):
     def backward(ctx: Any, dhs: Tensor | None, dcs: Tensor | None) -> tuple[Tensor | None, ...]:
         kernel, pad, reverse = ctx.kernel, ctx.pad, ctx.reverse
         hs, cs, h0, c0 = ctx.saved_tensors
-        dpre = hs.new_empty(*hs.shape[:2], kernel.pre_gates)
-        daux = None if kernel.aux is None else torch.empty_like(kernel.aux)
         h_prev, c_prev = _shift(hs, h0, reverse), _shift(cs, c0, reverse)
-        seq = Sequences(h_prev, c_prev, cs, dpre, torch.empty_like(hs), daux)
-        kernel.prepare_backward(seq)
-        keep_all = pad.mask.to(hs.dtype)  # 1 on real frames, 0 on padding
-        dh_rec, dc = hs.new_zeros(hs.shape[1:]), cs.new_zeros(cs.shape[1:])
-        for t in range(hs.shape[0]) if reverse else range(hs.shape[0] - 1, -1, -1):
-            dh = seq.dh[t]  # dL/dh_t: from the output and from step t+1
-            if dhs is None:
-                dh.copy_(dh_rec)
-            else:
-                torch.add(dh_rec, dhs[t], out=dh)
-            if dcs is not None:
-                dc = dc + dcs[t]
-            masked = t >= pad.min_len
-            if masked:  # frozen rows pass their gradient straight to the previous state
-                keep = keep_all[t]
-                dh_keep, dc_keep = dh - dh * keep, dc - dc * keep
-                dh.mul_(keep)
-                dc = dc * keep
-            dc = kernel.backward(t, dh, dc, dpre[t], None if daux is None else daux[t])
-            dh_rec = dpre[t][:, : kernel.rec_gates] @ kernel.weight_hh  # through W_h h_(t-1)
-            if masked:
-                dh_rec.add_(dh_keep)
-                dc = dc + dc_keep
-        # dh_rec, dc: dL/dh0, dL/dc0
-        return (None, None, None, dpre, daux, dh_rec, dc, *kernel.weight_grads(seq))
+        dpre, dh, dh0, dc0, *daux = loops().backward_loop(
+            kernel.kind, dhs, dcs, kernel.loop_factors(c_prev), kernel.weight_hh,
+            kernel.weight_proj, kernel.peephole, kernel.extra, pad.mask, pad.min_len, reverse,
+            kernel.pre_gates, kernel.aux,
+        )  # fmt: skip
+        seq = Sequences(h_prev, c_prev, cs, dpre, dh, daux[0] if daux else None)
+        return (None, None, None, dpre, seq.daux, dh0, dc0, *kernel.weight_grads(seq))
 
 
 def fused_recurrence(
