@@ -35,6 +35,15 @@ from .cells import HighwayCell, LSTMCellBase, ResidualCell, initial_state
 from .padding import Padding
 
 LOOPS_SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
+# False: the loops' elementwise blocks run as ATen operations on the CPU too (as they do on
+# other devices); tests compare that bitwise with the plain C++ blocks (csrc/recurrence.cpp).
+PLAIN_CPP_BLOCKS = True
+
+
+def _cpu_fma() -> bool:
+    """Whether the plain C++ blocks may run: ATen's CPU kernels are its AVX2 or AVX-512 ones,
+    whose addcmul rounds once (a fused multiply-add), as the C++ blocks do."""
+    return PLAIN_CPP_BLOCKS and torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
 
 
 @functools.cache
@@ -53,6 +62,7 @@ def loops() -> Any:
             name="reslstm_recurrence",
             sources=[str(LOOPS_SOURCE)],
             build_directory=str(build),
+            extra_cflags=["-O3", "-ffp-contract=off"],  # explicit fused multiply-adds only
             is_python_module=False,
         )
     except (OSError, RuntimeError) as err:
@@ -259,7 +269,7 @@ class FusedRecurrence(torch.autograd.Function):
     ) -> tuple[Tensor, Tensor]:
         hs, cs, acts, *buffers = loops().forward_loop(
             kernel.kind, pre, aux, h0, c0, kernel.weight_hh, kernel.weight_proj,
-            kernel.peephole, kernel.extra, pad.mask, pad.min_len, reverse,
+            kernel.peephole, kernel.extra, pad.mask, pad.min_len, reverse, _cpu_fma(),
         )  # fmt: skip
         kernel.keep(acts, buffers, aux)
         ctx.kernel, ctx.pad, ctx.reverse = kernel, pad, reverse
@@ -276,7 +286,7 @@ class FusedRecurrence(torch.autograd.Function):
         dpre, dh, dh0, dc0, *daux = loops().backward_loop(
             kernel.kind, dhs, dcs, kernel.loop_factors(c_prev), kernel.weight_hh,
             kernel.weight_proj, kernel.peephole, kernel.extra, pad.mask, pad.min_len, reverse,
-            kernel.pre_gates, kernel.aux,
+            kernel.pre_gates, kernel.aux, _cpu_fma(),
         )  # fmt: skip
         seq = Sequences(h_prev, c_prev, cs, dpre, dh, daux[0] if daux else None)
         return (None, None, None, dpre, seq.daux, dh0, dc0, *kernel.weight_grads(seq))

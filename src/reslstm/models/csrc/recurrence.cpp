@@ -1,8 +1,9 @@
 // The serial time loops of the fused recurrence (reslstm/models/fused.py), in C++.
 //
-// The loops call the very ATen operations, in the same order and with the same operands, that
-// the Python loops they replace called, so the numbers are bit for bit those of the Python
-// loops; what goes away is the interpreter's overhead around ~20 small operations per step.
+// Each step is ATen's matrix products, σ and tanh, and a few elementwise blocks (below) that
+// round every element exactly as the ATen operations they replace, so the numbers are bit for
+// bit those of the Python loops of before (checked under ATen's AVX-512, AVX2 and generic
+// kernels); what goes away is the interpreter and ~15 small ATen calls per step.
 // Whole-sequence work (buffers' shapes, the chain-rule factors known from the forward, every
 // weight gradient) stays in fused.py. Equations: paper.md (Kim, El-Khamy & Lee 2017), the
 // same names as in cells.py.
@@ -15,6 +16,7 @@
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +24,6 @@
 namespace {
 
 using at::Tensor;
-using Slice = at::indexing::Slice;
 
 enum class Cell { plain, highway, residual };
 
@@ -39,32 +40,263 @@ struct Weights {
   std::optional<Tensor> peephole, extra;
 };
 
-// i_t, f_t, g_t into acts_t; c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t into c_out.
-void memory_forward(const Weights& w, int64_t n, const Tensor& pre_t, const Tensor& h,
-                    const Tensor& c, Tensor& a, Tensor& c_out) {
-  const int64_t rec = w.hh.size(0);
-  at::addmm_out(a, pre_t.slice(1, 0, rec), h, w.hh.t());  // W_x x + b + W_h h_(t-1)
-  Tensor zif = a.slice(1, 0, 2 * n);
-  if (w.peephole) {  // i_t, f_t: + w_ci ⊙ c_(t-1), + w_cf ⊙ c_(t-1)
-    zif.unflatten(1, {2, n}).addcmul_(w.peephole->slice(0, 0, 2), c.unsqueeze(1));
-  }
-  zif.sigmoid_();                       // i_t, f_t = σ(...)
-  a.slice(1, 2 * n, 3 * n).tanh_();     // g_t = tanh(...)
-  at::mul_out(c_out, a.slice(1, n, 2 * n), c)
-      .addcmul_(a.slice(1, 0, n), a.slice(1, 2 * n, 3 * n));  // c_t
+// Elementwise blocks. Each is one pass over [B, n] rows in plain C++ (``fast``: float/double
+// CPU tensors on x86-64 where ATen runs its AVX2 or AVX-512 kernels), else the ATen operations
+// it stands for (any device, dtype or CPU). Both round every element the same way: a product is
+// one rounding, and ``x + y ⊙ z`` (ATen's addcmul) is one fused multiply-add, as ATen's
+// vectorised addcmul computes it; so the two are bitwise equal (tests/models/test_fused.py).
+// σ and tanh are always ATen's.
+
+// Row b, column j of a [B, *] tensor whose rows are contiguous.
+template <typename T>
+struct Rows {
+  T* p;
+  int64_t stride;
+  explicit Rows(const Tensor& x) : p(x.data_ptr<T>()), stride(x.stride(0)) {}
+  T& operator()(int64_t b, int64_t j) const { return p[b * stride + j]; }
+};
+
+template <typename T>
+const T* data(const std::optional<Tensor>& x) {
+  return x ? x->data_ptr<T>() : nullptr;
 }
 
-// Given dL/dc_t, dL/dz of i, f, g into dz; returns dL/dc_(t-1).
-Tensor memory_backward(const Weights& w, int64_t n, const Tensor& coef_t, const Tensor& a,
-                       const Tensor& dc, const Tensor& dz) {
-  Tensor dzifg = dz.slice(1, 0, 3 * n).unflatten(1, {3, n});
-  at::mul_out(dzifg, dc.unsqueeze(1), coef_t);  // coef: g σ'(i), c_(t-1) σ'(f), i tanh'(g)
-  Tensor dc_prev = dc * a.slice(1, n, 2 * n);   // through f_t ⊙ c_(t-1)
-  if (w.peephole) {                             // through w_ci, w_cf
-    dc_prev.addcmul_(dzifg.select(1, 0), w.peephole->select(0, 0))
-        .addcmul_(dzifg.select(1, 1), w.peephole->select(0, 1));
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("fma")  // only run where ATen's own kernels use FMA (see fast_blocks)
+#endif
+namespace kernels {
+
+// y ⊙ z + x with one rounding: ATen's addcmul.
+template <typename T>
+inline T addcmul(T x, T y, T z) {
+  return std::fma(y, z, x);
+}
+
+template <typename T>
+void peepholes_in(int64_t batch, int64_t n, Rows<T> a, Rows<T> c, const T* wc, Rows<T> d,
+                  Rows<T> pre_d, const T* wcd) {
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t j = 0; j < n; ++j) {
+      const T cj = c(b, j);
+      if (wc) {
+        a(b, j) = addcmul(a(b, j), wc[j], cj);
+        a(b, n + j) = addcmul(a(b, n + j), wc[n + j], cj);
+      }
+      if (wcd) d(b, j) = addcmul(pre_d(b, j), wcd[j], cj);
+    }
   }
-  return dc_prev;
+}
+
+template <typename T>
+void cell_update(int64_t batch, int64_t n, Rows<T> c_out, Rows<T> a, Rows<T> c, Rows<T> d,
+                 Rows<T> lower, bool carry, const T* wco) {
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t j = 0; j < n; ++j) {
+      T ct = addcmul(a(b, n + j) * c(b, j), a(b, j), a(b, 2 * n + j));  // f c + i g
+      if (carry) ct = addcmul(ct, d(b, j), lower(b, j));                 // + d c^(l-1)
+      c_out(b, j) = ct;
+      if (wco) a(b, 3 * n + j) = addcmul(a(b, 3 * n + j), wco[j], ct);  // o += w_co c
+    }
+  }
+}
+
+template <typename T>
+void product(int64_t batch, int64_t n, Rows<T> out, Rows<T> x, Rows<T> y) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t j = 0; j < n; ++j) out(b, j) = x(b, j) * y(b, j);
+}
+
+template <typename T>
+void add_product(int64_t batch, int64_t n, Rows<T> out, Rows<T> x, Rows<T> y, Rows<T> z) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t j = 0; j < n; ++j) out(b, j) = addcmul(x(b, j), y(b, j), z(b, j));
+}
+
+template <typename T>
+void output_backward(int64_t batch, int64_t n, Rows<T> dzo, Rows<T> dc_out, Rows<T> dc,
+                     Rows<T> dm, Rows<T> coef_o, Rows<T> coef_c, const T* wco) {
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t j = 0; j < n; ++j) {
+      const T z = dm(b, j) * coef_o(b, j);
+      T g = addcmul(dc(b, j), dm(b, j), coef_c(b, j));
+      if (wco) g = addcmul(g, z, wco[j]);
+      dzo(b, j) = z;
+      dc_out(b, j) = g;
+    }
+  }
+}
+
+template <typename T>
+void memory_backward(int64_t batch, int64_t n, int64_t rec, Rows<T> dz, Rows<T> dc_prev,
+                     Rows<T> dc, Rows<T> coef, Rows<T> a, const T* wc, Rows<T> daux, Rows<T> d,
+                     Rows<T> coef_d, const T* wcd) {
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t j = 0; j < n; ++j) {
+      const T g = dc(b, j);
+      const T zi = g * coef(b, j), zf = g * coef(b, n + j);
+      dz(b, j) = zi;
+      dz(b, n + j) = zf;
+      dz(b, 2 * n + j) = g * coef(b, 2 * n + j);
+      T p = g * a(b, n + j);  // through f_t ⊙ c_(t-1)
+      if (wc) p = addcmul(addcmul(p, zi, wc[j]), zf, wc[n + j]);  // through w_ci, w_cf
+      if (wcd) {  // c_t += d_t ⊙ c_t^(l-1)
+        daux(b, j) = g * d(b, j);
+        const T zd = g * coef_d(b, j);
+        dz(b, rec + j) = zd;
+        p = addcmul(p, zd, wcd[j]);
+      }
+      dc_prev(b, j) = p;
+    }
+  }
+}
+
+}  // namespace kernels
+#if defined(__x86_64__)
+#pragma GCC pop_options
+#endif
+
+// Whether the plain C++ blocks may run: x86-64, float/double on the CPU, and ATen's CPU kernels
+// are its AVX2 or AVX-512 ones (``cpu_fma``, from Python; those need FMA and use it in addcmul).
+bool fast_blocks(const Tensor& x, bool cpu_fma) {
+#if defined(__x86_64__)
+  return cpu_fma && x.is_cpu() &&
+         (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble);
+#else
+  return false;
+#endif
+}
+
+// Runs f(T{}) with T the C++ type of x (float or double).
+template <typename F>
+void with_type(const Tensor& x, F f) {
+  if (x.scalar_type() == at::kFloat) {
+    f(float{});
+  } else {
+    f(double{});
+  }
+}
+
+// i_t, f_t: + w_ci ⊙ c_(t-1), + w_cf ⊙ c_(t-1) into a's i, f columns; highway:
+// d = (W_xd x_t + w_ld ⊙ c_t^(l-1) + b_d [pre's last n columns]) + w_cd ⊙ c_(t-1).
+void peepholes_in(bool fast, int64_t n, const Weights& w, Tensor& a, const Tensor& c,
+                  const Tensor& pre_d, Tensor& d) {
+  if (!fast) {
+    if (w.peephole) {
+      a.slice(1, 0, 2 * n).unflatten(1, {2, n}).addcmul_(w.peephole->slice(0, 0, 2),
+                                                           c.unsqueeze(1));
+    }
+    if (d.defined()) at::addcmul_out(d, pre_d, *w.extra, c);
+    return;
+  }
+  with_type(a, [&](auto z) {
+    using T = decltype(z);
+    const bool carry = d.defined();
+    kernels::peepholes_in<T>(a.size(0), n, Rows<T>(a), Rows<T>(c), data<T>(w.peephole),
+                             Rows<T>(carry ? d : c), Rows<T>(carry ? pre_d : c),
+                             carry ? w.extra->data_ptr<T>() : nullptr);
+  });
+}
+
+// c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t; highway: c_t += d_t ⊙ c_t^(l-1); plain and highway
+// peepholes: o_t (pre-activation) += w_co ⊙ c_t.
+void cell_update(bool fast, int64_t n, const std::optional<Tensor>& w_co, Tensor& c_out,
+                 Tensor& a, const Tensor& c, const Tensor& d, const Tensor& lower) {
+  if (!fast) {
+    at::mul_out(c_out, a.slice(1, n, 2 * n), c)
+        .addcmul_(a.slice(1, 0, n), a.slice(1, 2 * n, 3 * n));
+    if (d.defined()) c_out.addcmul_(d, lower);
+    if (w_co) a.slice(1, 3 * n).addcmul_(*w_co, c_out);
+    return;
+  }
+  with_type(a, [&](auto z) {
+    using T = decltype(z);
+    const bool carry = d.defined();
+    kernels::cell_update<T>(a.size(0), n, Rows<T>(c_out), Rows<T>(a), Rows<T>(c),
+                            Rows<T>(carry ? d : c), Rows<T>(carry ? lower : c), carry,
+                            data<T>(w_co));
+  });
+}
+
+// out = x ⊙ y.
+void product(bool fast, Tensor& out, const Tensor& x, const Tensor& y) {
+  if (!fast) {
+    at::mul_out(out, x, y);
+    return;
+  }
+  with_type(out, [&](auto z) {
+    using T = decltype(z);
+    kernels::product<T>(out.size(0), out.size(1), Rows<T>(out), Rows<T>(x), Rows<T>(y));
+  });
+}
+
+// out = x + y ⊙ z.
+void add_product(bool fast, Tensor& out, const Tensor& x, const Tensor& y, const Tensor& z) {
+  if (!fast) {
+    at::addcmul_out(out, x, y, z);
+    return;
+  }
+  with_type(out, [&](auto v) {
+    using T = decltype(v);
+    kernels::add_product<T>(out.size(0), out.size(1), Rows<T>(out), Rows<T>(x), Rows<T>(y),
+                            Rows<T>(z));
+  });
+}
+
+// Plain and highway: given dL/dm_t, dz_o = dm ⊙ coef_o (tanh(c) σ'(o)) and
+// dc_out = dc + dm ⊙ coef_c (o tanh'(c)) [+ dz_o ⊙ w_co: o_t's peephole reads c_t].
+void output_backward(bool fast, int64_t n, const std::optional<Tensor>& w_co, Tensor& dzo,
+                     Tensor& dc_out, const Tensor& dc, const Tensor& dm, const Tensor& coef_o,
+                     const Tensor& coef_c) {
+  if (!fast) {
+    at::mul_out(dzo, dm, coef_o);
+    at::addcmul_out(dc_out, dc, dm, coef_c);
+    if (w_co) dc_out.addcmul_(dzo, *w_co);
+    return;
+  }
+  with_type(dc, [&](auto z) {
+    using T = decltype(z);
+    kernels::output_backward<T>(dc.size(0), n, Rows<T>(dzo), Rows<T>(dc_out), Rows<T>(dc),
+                                Rows<T>(dm), Rows<T>(coef_o), Rows<T>(coef_c), data<T>(w_co));
+  });
+}
+
+// Given dL/dc_t: dz of i, f, g = dc ⊙ coef (g σ'(i), c_(t-1) σ'(f), i tanh'(g)) and
+// dL/dc_(t-1) = dc ⊙ f_t [+ dz_i ⊙ w_ci + dz_f ⊙ w_cf]; highway: dL/dc_t^(l-1) = dc ⊙ d_t,
+// dz_d = dc ⊙ coef_d (c^(l-1) σ'(d)), dL/dc_(t-1) += dz_d ⊙ w_cd.
+void memory_backward(bool fast, int64_t n, const Weights& w, Tensor& dz, Tensor& dc_prev,
+                     const Tensor& dc, const Tensor& coef, const Tensor& a, Tensor& daux,
+                     const Tensor& d, const Tensor& coef_d) {
+  const int64_t rec = w.hh.size(0);
+  if (!fast) {
+    Tensor dzifg = dz.slice(1, 0, 3 * n).unflatten(1, {3, n});
+    at::mul_out(dzifg, dc.unsqueeze(1), coef);
+    at::mul_out(dc_prev, dc, a.slice(1, n, 2 * n));
+    if (w.peephole) {
+      dc_prev.addcmul_(dzifg.select(1, 0), w.peephole->select(0, 0))
+          .addcmul_(dzifg.select(1, 1), w.peephole->select(0, 1));
+    }
+    if (d.defined()) {
+      Tensor dzd = dz.slice(1, rec);
+      at::mul_out(daux, dc, d);
+      at::mul_out(dzd, dc, coef_d);
+      dc_prev.addcmul_(dzd, *w.extra);
+    }
+    return;
+  }
+  with_type(dc, [&](auto z) {
+    using T = decltype(z);
+    const bool carry = d.defined();
+    kernels::memory_backward<T>(
+        dc.size(0), n, rec, Rows<T>(dz), Rows<T>(dc_prev), Rows<T>(dc),
+        Rows<T>(coef.view({coef.size(0), 3 * n})), Rows<T>(a), data<T>(w.peephole),
+        Rows<T>(carry ? daux : dc), Rows<T>(carry ? d : dc), Rows<T>(carry ? coef_d : dc),
+        carry ? w.extra->data_ptr<T>() : nullptr);
+  });
+}
+
+std::optional<Tensor> contiguous(const std::optional<Tensor>& x) {
+  return x ? std::optional<Tensor>(x->contiguous()) : std::nullopt;
 }
 
 std::vector<int64_t> steps_in_order(int64_t steps, bool reverse) {
@@ -75,18 +307,24 @@ std::vector<int64_t> steps_in_order(int64_t steps, bool reverse) {
 
 // The forward loop from (h0, c0). Returns [hs, cs, acts, *buffers]: plain [tanh c], highway
 // [tanh c, d], residual [r, u] (u_t = m_t + W_h x_t), all [T, B, *], kept for the backward.
-std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre,
-                                 const std::optional<Tensor>& aux, const Tensor& h0,
+std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
+                                 const std::optional<Tensor>& aux_in, const Tensor& h0,
                                  const Tensor& c0, const Tensor& weight_hh,
                                  const Tensor& weight_proj,
                                  const std::optional<Tensor>& peephole,
                                  const std::optional<Tensor>& extra, const Tensor& mask,
-                                 int64_t min_len, bool reverse) {
+                                 int64_t min_len, bool reverse, bool cpu_fma) {
   const Cell cell = parse_cell(kind);
-  const Weights w{weight_hh, weight_proj, peephole, extra};
+  const Weights w{weight_hh, weight_proj, contiguous(peephole), contiguous(extra)};
+  const Tensor pre = pre_in.contiguous();
+  const std::optional<Tensor> aux = contiguous(aux_in);
+  const bool fast = fast_blocks(pre, cpu_fma);
   const int64_t steps = pre.size(0), batch = pre.size(1), n = c0.size(1);
   const int64_t rec = weight_hh.size(0), proj = weight_proj.size(0);
   TORCH_CHECK(cell == Cell::plain || aux, "reslstm recurrence: ", kind, " needs aux");
+  const std::optional<Tensor> w_co =  // the diagonal output peephole (plain, highway)
+      cell != Cell::residual && w.peephole ? std::optional<Tensor>(w.peephole->select(0, 2))
+                                           : std::nullopt;
   Tensor hs = pre.new_empty({steps, batch, proj});
   Tensor cs = pre.new_empty({steps, batch, n});
   Tensor acts = pre.new_empty({steps, batch, rec});
@@ -94,11 +332,19 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre,
   Tensor buf2 = cell == Cell::highway    ? pre.new_empty({steps, batch, n})      // d_t
                 : cell == Cell::residual ? pre.new_empty({steps, batch, proj})  // u_t
                                          : Tensor();
-  Tensor h = h0, c = c0;
+  Tensor m = pre.new_empty({batch, n});  // m_t = o_t ⊙ tanh c_t (plain, highway)
+  Tensor h = h0, c = c0.contiguous(), none;
   for (int64_t t : steps_in_order(steps, reverse)) {
     const Tensor pre_t = pre[t];
     Tensor a = acts[t], h_out = hs[t], c_out = cs[t], b1 = buf1[t];
-    memory_forward(w, n, pre_t, h, c, a, c_out);
+    Tensor d = cell == Cell::highway ? buf2[t] : none;
+    const Tensor lower = cell == Cell::highway ? (*aux)[t] : none;
+    at::addmm_out(a, pre_t.slice(1, 0, rec), h, weight_hh.t());  // W_x x + b + W_h h_(t-1)
+    peepholes_in(fast, n, w, a, c, d.defined() ? pre_t.slice(1, rec) : none, d);
+    a.slice(1, 0, 2 * n).sigmoid_();   // i_t, f_t = σ(...)
+    a.slice(1, 2 * n, 3 * n).tanh_();  // g_t = tanh(...)
+    if (d.defined()) d.sigmoid_();     // d_t = σ(...)
+    cell_update(fast, n, w_co, c_out, a, c, d, lower);  // c_t (highway: + d_t ⊙ c_t^(l-1))
     Tensor o = a.slice(1, 3 * n);
     if (cell == Cell::residual) {
       if (w.extra) o.addmm_(c_out, w.extra->t());  // o_t: + W_co c_t
@@ -106,23 +352,17 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre,
       Tensor r = at::tanh_out(b1, c_out);          // r_t = tanh(c_t)
       Tensor u = buf2[t];
       at::addmm_out(u, (*aux)[t], r, weight_proj.t());  // u_t = m_t + W_h x_t
-      at::mul_out(h_out, o, u);  // h_t = o_t ⊙ (m_t + W_h x_t)
+      product(fast, h_out, o, u);                       // h_t = o_t ⊙ (m_t + W_h x_t)
     } else {
-      if (cell == Cell::highway) {
-        // d_t = σ(W_xd x_t + w_ld ⊙ c_t^(l-1) + b_d [all in pre] + w_cd ⊙ c_(t-1))
-        Tensor d = buf2[t];
-        at::addcmul_out(d, pre_t.slice(1, rec), *w.extra, c).sigmoid_();
-        c_out.addcmul_(d, (*aux)[t]);  // c_t += d_t ⊙ c_t^(l-1)
-      }
-      if (w.peephole) o.addcmul_(w.peephole->select(0, 2), c_out);  // o_t: + w_co ⊙ c_t
-      o.sigmoid_();                                                   // o_t
+      o.sigmoid_();  // o_t
       Tensor tc = at::tanh_out(b1, c_out);
-      at::mm_out(h_out, o * tc, weight_proj.t());  // h_t = W_p m_t, m_t = o_t ⊙ tanh c_t
+      product(fast, m, o, tc);                 // m_t = o_t ⊙ tanh c_t
+      at::mm_out(h_out, m, weight_proj.t());  // h_t = W_p m_t
     }
     if (t >= min_len) {  // some sequences have ended: freeze their state
-      const Tensor m = mask[t];
-      at::where_out(h_out, m, h_out, h);
-      at::where_out(c_out, m, c_out, c);
+      const Tensor keep = mask[t];
+      at::where_out(h_out, keep, h_out, h);
+      at::where_out(c_out, keep, c_out, c);
     }
     h = h_out;
     c = c_out;
@@ -135,23 +375,31 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre,
 // The backward loop. ``saved``: [acts, coef, *]: plain [coef_o, coef_c], highway [coef_o,
 // coef_c, d, coef_d], residual [coef_o, coef_r] (fused.py's Kernel.loop_factors). Returns
 // [dpre, dh (dL/dh_t of each step), dL/dh0, dL/dc0] and, given the forward's ``aux``, dL/daux.
-std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<Tensor>& dhs,
-                                  const std::optional<Tensor>& dcs, at::TensorList saved,
+std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<Tensor>& dhs_in,
+                                  const std::optional<Tensor>& dcs_in, at::TensorList saved_in,
                                   const Tensor& weight_hh, const Tensor& weight_proj,
                                   const std::optional<Tensor>& peephole,
                                   const std::optional<Tensor>& extra, const Tensor& mask,
                                   int64_t min_len, bool reverse, int64_t pre_gates,
-                                  const std::optional<Tensor>& aux) {
+                                  const std::optional<Tensor>& aux, bool cpu_fma) {
   const Cell cell = parse_cell(kind);
-  const Weights w{weight_hh, weight_proj, peephole, extra};
+  const Weights w{weight_hh, weight_proj, contiguous(peephole), contiguous(extra)};
+  const std::optional<Tensor> dhs = contiguous(dhs_in), dcs = contiguous(dcs_in);
+  std::vector<Tensor> saved;
+  for (const Tensor& x : saved_in) saved.push_back(x.contiguous());
   const Tensor &acts = saved[0], &coef = saved[1], &coef_o = saved[2], &coef_c = saved[3];
+  const bool fast = fast_blocks(acts, cpu_fma);
   const int64_t steps = acts.size(0), batch = acts.size(1), n = coef.size(3);
   const int64_t rec = weight_hh.size(0), proj = weight_proj.size(0);
+  const std::optional<Tensor> w_co =
+      cell != Cell::residual && w.peephole ? std::optional<Tensor>(w.peephole->select(0, 2))
+                                           : std::nullopt;
   Tensor dpre = acts.new_empty({steps, batch, pre_gates});
   Tensor dh_seq = acts.new_empty({steps, batch, proj});
-  Tensor daux = aux ? at::empty_like(*aux) : Tensor();
+  Tensor daux = aux ? acts.new_empty(aux->sizes()) : Tensor();
   const Tensor keep_all = mask.to(acts.scalar_type());  // 1 on real frames, 0 on padding
   Tensor dh_rec = acts.new_zeros({batch, proj}), dc = acts.new_zeros({batch, n});
+  Tensor dm = acts.new_empty({batch, n}), dc_out = acts.new_empty({batch, n}), none;
   for (int64_t t : steps_in_order(steps, !reverse)) {
     Tensor dh = dh_seq[t], dz = dpre[t], dzo = dz.slice(1, 3 * n, rec);
     const Tensor a = acts[t];
@@ -170,28 +418,22 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
       dh.mul_(keep);
       dc = dc * keep;
     }
-    Tensor dc_prev;
+    Tensor daux_t = cell == Cell::highway ? daux[t] : none;
     if (cell == Cell::residual) {
-      at::mul_out(dzo, dh, coef_o[t]);  // coef_o = u σ'(o)
       Tensor du = daux[t];
-      at::mul_out(du, dh, a.slice(1, 3 * n));                   // dL/dm_t = dL/dW_h x_t
-      dc = at::addcmul(dc, du.mm(weight_proj), coef_c[t]);      // coef_r = tanh'(c)
-      if (w.extra) dc.addmm_(dzo, *w.extra);
-      dc_prev = memory_backward(w, n, coef[t], a, dc, dz);
+      product(fast, dzo, dh, coef_o[t]);             // dz_o = dh ⊙ u σ'(o)
+      product(fast, du, dh, a.slice(1, 3 * n));      // dL/dm_t = dL/dW_h x_t = dh ⊙ o
+      at::mm_out(dm, du, weight_proj);                   // dL/dr_t (m_t = W_p r_t)
+      add_product(fast, dc_out, dc, dm, coef_c[t]);       // + dr ⊙ tanh'(c)
+      if (w.extra) dc_out.addmm_(dzo, *w.extra);  // o_t: + W_co c_t
     } else {
-      Tensor dm = dh.mm(weight_proj);  // h_t = W_p m_t
-      at::mul_out(dzo, dm, coef_o[t]);      // coef_o = tanh(c) σ'(o)
-      dc = at::addcmul(dc, dm, coef_c[t]);  // coef_c = o tanh'(c)
-      if (w.peephole) dc.addcmul_(dzo, w.peephole->select(0, 2));  // o_t's peephole reads c_t
-      dc_prev = memory_backward(w, n, coef[t], a, dc, dz);
-      if (cell == Cell::highway) {  // c_t += d_t ⊙ c_t^(l-1)
-        const Tensor &depth = saved[4], &coef_d = saved[5];
-        Tensor daux_t = daux[t], dzd = dz.slice(1, rec);
-        at::mul_out(daux_t, dc, depth[t]);  // dL/dc_t^(l-1)
-        at::mul_out(dzd, dc, coef_d[t]);    // coef_d = c^(l-1) σ'(d)
-        dc_prev.addcmul_(dzd, *w.extra);
-      }
+      at::mm_out(dm, dh, weight_proj);  // dL/dm_t (h_t = W_p m_t)
+      output_backward(fast, n, w_co, dzo, dc_out, dc, dm, coef_o[t], coef_c[t]);
     }
+    Tensor dc_prev = acts.new_empty({batch, n});
+    memory_backward(fast, n, w, dz, dc_prev, dc_out, coef[t], a, daux_t,
+                    cell == Cell::highway ? saved[4][t] : none,
+                    cell == Cell::highway ? saved[5][t] : none);
     dc = dc_prev;
     dh_rec = dz.slice(1, 0, rec).mm(weight_hh);  // through W_h h_(t-1)
     if (masked) {
@@ -210,11 +452,11 @@ TORCH_LIBRARY(reslstm, m) {
   m.def(
       "forward_loop(str kind, Tensor pre, Tensor? aux, Tensor h0, Tensor c0, Tensor weight_hh, "
       "Tensor weight_proj, Tensor? peephole, Tensor? extra, Tensor mask, int min_len, "
-      "bool reverse) -> Tensor[]",
+      "bool reverse, bool cpu_fma) -> Tensor[]",
       &forward_loop);
   m.def(
       "backward_loop(str kind, Tensor? dhs, Tensor? dcs, Tensor[] saved, Tensor weight_hh, "
       "Tensor weight_proj, Tensor? peephole, Tensor? extra, Tensor mask, int min_len, "
-      "bool reverse, int pre_gates, Tensor? aux) -> Tensor[]",
+      "bool reverse, int pre_gates, Tensor? aux, bool cpu_fma) -> Tensor[]",
       &backward_loop);
 }

@@ -1,0 +1,62 @@
+"""The fused recurrence's C++ time loops (models/csrc/recurrence.cpp): their plain C++
+elementwise blocks give bitwise the numbers of the ATen operations they stand for (the path
+other devices take), for every cell, option, direction, padding, dtype and state."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from reslstm.models import fused
+
+torch.set_num_threads(1)
+
+pytestmark = pytest.mark.skipif(
+    torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"),
+    reason="the plain C++ blocks run only where ATen's CPU kernels are AVX2 or AVX-512",
+)
+
+
+def _run(stack, x, lengths, weight, state_split):
+    """Outputs, input and parameter gradients, and the state a stream leaves."""
+    stack.zero_grad()
+    x = x.clone().requires_grad_(True)
+    outs = stack.layer_outputs(x, lengths, (1,))
+    sum((o * weight[..., : o.shape[-1]]).sum() for o in outs).backward()
+    got = [*(o.detach() for o in outs), x.grad, *(p.grad.clone() for p in stack.parameters())]
+    if stack.num_directions == 1:
+        with torch.no_grad():
+            first, states = stack.stream(x[:, :state_split].detach(), None)
+            rest, states = stack.stream(x[:, state_split:].detach(), states)
+        got += [first, rest, *(t for s in states for t in s)]
+    return got
+
+
+CASES = [
+    (cell, peepholes, bidirectional, output_peephole)
+    for cell in ("plain", "highway", "residual")
+    for peepholes in (True, False)
+    for bidirectional in (False, True)
+    for output_peephole in (("none", "full") if cell == "residual" else ("none",))
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("cell", "peepholes", "bidirectional", "output_peephole"), CASES)
+def test_plain_cpp_blocks_equal_aten_ops_bitwise(
+    cell, peepholes, bidirectional, output_peephole, dtype, lstm_stack, monkeypatch
+):
+    torch.manual_seed(0)
+    stack = lstm_stack(
+        cell, 3, 20, 12, 7, peepholes=peepholes, bidirectional=bidirectional,
+        residual_output_peephole=output_peephole,
+    ).to(dtype)  # fmt: skip
+    x = torch.randn(4, 23, 20, dtype=dtype)  # odd sizes: no whole vector registers
+    lengths = torch.tensor([23, 17, 23, 5])
+    weight = torch.randn(4, 23, 14, dtype=dtype)
+    plain = _run(stack, x, lengths, weight, state_split=9)
+    monkeypatch.setattr(fused, "PLAIN_CPP_BLOCKS", False)
+    aten = _run(stack, x, lengths, weight, state_split=9)
+    assert len(plain) == len(aten)
+    for ours, theirs in zip(plain, aten, strict=True):
+        assert torch.equal(ours, theirs)
