@@ -22,6 +22,14 @@ def set_threads(num_threads: int) -> None:
     torch.set_num_threads(num_threads)
 
 
+def set_tf32(enabled: bool) -> None:
+    """The config's ``tf32``: TF32 (10-bit mantissa products) in CUDA's fp32 matrix products
+    and cuDNN's LSTM when ``enabled``, else IEEE fp32 there. The CPU's products are untouched."""
+    precision = "tf32" if enabled else "ieee"
+    torch.backends.cuda.matmul.fp32_precision = precision
+    torch.backends.cudnn.rnn.fp32_precision = precision
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and torch (CPU and CUDA) RNGs."""
     random.seed(seed)

@@ -11,7 +11,7 @@ from reslstm.models import fused
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
+FAST_BLOCKS = pytest.mark.skipif(
     torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"),
     reason="the plain C++ blocks run only where ATen's CPU kernels are AVX2 or AVX-512",
 )
@@ -41,6 +41,7 @@ CASES = [
 ]
 
 
+@FAST_BLOCKS
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize(("cell", "peepholes", "bidirectional", "output_peephole"), CASES)
 def test_plain_cpp_blocks_equal_aten_ops_bitwise(

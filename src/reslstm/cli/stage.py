@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from reslstm.errors import ReslstmError
 from reslstm.layout import CONFIG_DIR, register_resolvers
-from reslstm.runtime import set_threads
+from reslstm.runtime import set_tf32, set_threads
 
 
 def stage_entry(fn: Callable[[DictConfig], object]) -> Callable[[], None]:
@@ -25,6 +25,7 @@ def stage_entry(fn: Callable[[DictConfig], object]) -> Callable[[], None]:
     @functools.wraps(fn)
     def main(cfg: DictConfig) -> None:
         set_threads(cfg.num_threads)
+        set_tf32(cfg.tf32)
         try:
             fn(cfg)
         except ReslstmError as e:

@@ -308,9 +308,10 @@ def fused_recurrence(
     """
     weights = kernel_cls.weights(cell)
     h0, c0 = initial_state(cell, pre, state)
-    if torch.is_autocast_enabled(pre.device.type):
+    device = pre.device.type
+    if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
         dtype = weights[0].dtype
-        with torch.autocast(pre.device.type, enabled=False):
+        with torch.autocast(device, enabled=False):
             pre, aux = pre.to(dtype), None if aux is None else aux.to(dtype)
             h0, c0 = h0.to(dtype), c0.to(dtype)
             return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, h0, c0, *weights)
