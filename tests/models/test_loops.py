@@ -1,8 +1,15 @@
 """The fused recurrence's C++ time loops (models/csrc/recurrence.cpp): their plain C++
 elementwise blocks give bitwise the numbers of the ATen operations they stand for (the path
-other devices take), for every cell, option, direction, padding, dtype and state."""
+other devices take), for every cell, option, direction, padding, dtype and state; and a build
+killed midway does not hang the next load."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -61,3 +68,22 @@ def test_plain_cpp_blocks_equal_aten_ops_bitwise(
     assert len(plain) == len(aten)
     for ours, theirs in zip(plain, aten, strict=True):
         assert torch.equal(ours, theirs)
+
+
+def test_a_lock_left_by_a_killed_build_does_not_hang_the_next_load():
+    """``cpp_extension`` waits for its build lock forever; a killed build leaves one behind."""
+    build = Path(sys.prefix) / "reslstm-extensions" / "recurrence"
+    lock = build / "lock"
+    fused.loops()  # built (or up to date) before the lock appears
+    lock.touch()
+    old = time.time() - 3600
+    os.utime(lock, (old, old))
+    try:
+        code = "from reslstm.models.fused import loops; loops(); print('loaded')"
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0 and "loaded" in done.stdout, done.stderr
+        assert not lock.exists()
+    finally:
+        lock.unlink(missing_ok=True)

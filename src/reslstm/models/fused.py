@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -58,6 +59,7 @@ def loops() -> Any:
     build = Path(sys.prefix) / "reslstm-extensions" / "recurrence"
     try:
         build.mkdir(parents=True, exist_ok=True)
+        _drop_stale_lock(build / "lock")
         cpp_extension.load(
             name="reslstm_recurrence",
             sources=[str(LOOPS_SOURCE)],
@@ -73,6 +75,16 @@ def loops() -> Any:
             "eager loop with model.impl=loop"
         ) from err
     return torch.ops.reslstm
+
+
+def _drop_stale_lock(lock: Path, max_age_s: float = 600.0) -> None:
+    """Remove the build lock a killed build left behind (``cpp_extension`` would wait for it
+    forever); a build takes seconds, so a lock older than ``max_age_s`` has no owner."""
+    try:
+        if time.time() - lock.stat().st_mtime > max_age_s:
+            lock.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
 
 
 def _dsigmoid(y: Tensor) -> Tensor:
