@@ -140,8 +140,8 @@ class Kernel:
         return [cell.weight_hh, cell.weight_proj, *peephole]
 
     def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
-        """Keep what the forward loop wrote (``buffers``: see :meth:`loop_factors`) and
-        ``aux`` for the backward."""
+        """Keep what the forward loop wrote (``buffers``: the cell's own, named in its class
+        docstring) and ``aux`` for the backward."""
         self.acts, self.aux = acts, aux
 
     def loop_factors(self, c_prev: Tensor) -> list[Tensor]:

@@ -36,7 +36,7 @@ Cell parse_cell(const std::string& name) {
 
 // The parameters read inside the loop (detached). ``extra``: highway w_cd, residual W_co.
 struct Weights {
-  Tensor hh, proj;
+  Tensor hh;
   std::optional<Tensor> peephole, extra;
 };
 
@@ -315,7 +315,7 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
                                  const std::optional<Tensor>& extra, const Tensor& mask,
                                  int64_t min_len, bool reverse, bool cpu_fma) {
   const Cell cell = parse_cell(kind);
-  const Weights w{weight_hh, weight_proj, contiguous(peephole), contiguous(extra)};
+  const Weights w{weight_hh, contiguous(peephole), contiguous(extra)};
   const Tensor pre = pre_in.contiguous();
   const std::optional<Tensor> aux = contiguous(aux_in);
   const bool fast = fast_blocks(pre, cpu_fma);
@@ -383,7 +383,7 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
                                   int64_t min_len, bool reverse, int64_t pre_gates,
                                   const std::optional<Tensor>& aux, bool cpu_fma) {
   const Cell cell = parse_cell(kind);
-  const Weights w{weight_hh, weight_proj, contiguous(peephole), contiguous(extra)};
+  const Weights w{weight_hh, contiguous(peephole), contiguous(extra)};
   const std::optional<Tensor> dhs = contiguous(dhs_in), dcs = contiguous(dcs_in);
   std::vector<Tensor> saved;
   for (const Tensor& x : saved_in) saved.push_back(x.contiguous());
