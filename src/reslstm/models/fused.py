@@ -10,8 +10,9 @@ computes the recurrent weight gradients as T small matrix products. Here:
   that each gate's gradient is a single multiply inside the loop;
 * the backward loop computes only the serial chain (dz, dh, dc) and every weight gradient is
   one large product or reduction over all ``T * B`` rows after it;
-* both time loops run in C++ (``csrc/recurrence.cpp``, compiled on first use): the same ATen
-  operations a Python loop would call, without the interpreter around each of them.
+* both time loops run in C++ (``csrc/recurrence.cpp``, compiled on first use): ATen's matrix
+  products, σ and tanh, and elementwise blocks that round as the ATen operations they replace,
+  so the numbers are those of the same loops written with ATen operations in Python.
 
 It computes the same function as the eager cells (tests compare outputs and gradients against
 them and a float64 reference, and run ``gradcheck``). :class:`FusedRecurrence` owns the
@@ -41,10 +42,16 @@ LOOPS_SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
 PLAIN_CPP_BLOCKS = True
 
 
+@functools.cache
+def _aten_cpu_fma() -> bool:
+    """ATen's CPU kernels are its AVX2 or AVX-512 ones, whose addcmul rounds once (a fused
+    multiply-add), as the C++ blocks do (fixed for the process)."""
+    return torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
+
+
 def _cpu_fma() -> bool:
-    """Whether the plain C++ blocks may run: ATen's CPU kernels are its AVX2 or AVX-512 ones,
-    whose addcmul rounds once (a fused multiply-add), as the C++ blocks do."""
-    return PLAIN_CPP_BLOCKS and torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
+    """Whether the plain C++ blocks may run."""
+    return PLAIN_CPP_BLOCKS and _aten_cpu_fma()
 
 
 @functools.cache

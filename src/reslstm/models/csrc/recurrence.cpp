@@ -44,7 +44,7 @@ struct Weights {
 // CPU tensors on x86-64 where ATen runs its AVX2 or AVX-512 kernels), else the ATen operations
 // it stands for (any device, dtype or CPU). Both round every element the same way: a product is
 // one rounding, and ``x + y ⊙ z`` (ATen's addcmul) is one fused multiply-add, as ATen's
-// vectorised addcmul computes it; so the two are bitwise equal (tests/models/test_fused.py).
+// vectorised addcmul computes it; so the two are bitwise equal (tests/models/test_loops.py).
 // σ and tanh are always ATen's.
 
 // Row b, column j of a [B, *] tensor whose rows are contiguous.
@@ -295,6 +295,12 @@ void memory_backward(bool fast, int64_t n, const Weights& w, Tensor& dz, Tensor&
   });
 }
 
+// w_co, the diagonal output peephole of plain and highway cells (the residual cell has none).
+std::optional<Tensor> output_peephole(Cell cell, const Weights& w) {
+  if (cell == Cell::residual || !w.peephole) return std::nullopt;
+  return w.peephole->select(0, 2);
+}
+
 std::optional<Tensor> contiguous(const std::optional<Tensor>& x) {
   return x ? std::optional<Tensor>(x->contiguous()) : std::nullopt;
 }
@@ -322,9 +328,7 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
   const int64_t steps = pre.size(0), batch = pre.size(1), n = c0.size(1);
   const int64_t rec = weight_hh.size(0), proj = weight_proj.size(0);
   TORCH_CHECK(cell == Cell::plain || aux, "reslstm recurrence: ", kind, " needs aux");
-  const std::optional<Tensor> w_co =  // the diagonal output peephole (plain, highway)
-      cell != Cell::residual && w.peephole ? std::optional<Tensor>(w.peephole->select(0, 2))
-                                           : std::nullopt;
+  const std::optional<Tensor> w_co = output_peephole(cell, w);
   Tensor hs = pre.new_empty({steps, batch, proj});
   Tensor cs = pre.new_empty({steps, batch, n});
   Tensor acts = pre.new_empty({steps, batch, rec});
@@ -391,9 +395,7 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
   const bool fast = fast_blocks(acts, cpu_fma);
   const int64_t steps = acts.size(0), batch = acts.size(1), n = coef.size(3);
   const int64_t rec = weight_hh.size(0), proj = weight_proj.size(0);
-  const std::optional<Tensor> w_co =
-      cell != Cell::residual && w.peephole ? std::optional<Tensor>(w.peephole->select(0, 2))
-                                           : std::nullopt;
+  const std::optional<Tensor> w_co = output_peephole(cell, w);
   Tensor dpre = acts.new_empty({steps, batch, pre_gates});
   Tensor dh_seq = acts.new_empty({steps, batch, proj});
   Tensor daux = aux ? acts.new_empty(aux->sizes()) : Tensor();
