@@ -25,6 +25,8 @@ def set_threads(num_threads: int) -> None:
 def set_tf32(enabled: bool) -> None:
     """The config's ``tf32``: TF32 (10-bit mantissa products) in CUDA's fp32 matrix products
     and cuDNN's LSTM when ``enabled``, else IEEE fp32 there. The CPU's products are untouched."""
+    if not isinstance(enabled, bool):
+        raise ReslstmError(f"tf32 must be true or false, got {enabled!r}")
     precision = "tf32" if enabled else "ieee"
     torch.backends.cuda.matmul.fp32_precision = precision
     torch.backends.cudnn.rnn.fp32_precision = precision

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from reslstm.errors import ReslstmError
 from reslstm.runtime import set_tf32
 
 torch.set_num_threads(1)
@@ -48,3 +49,8 @@ def test_tf32_changes_only_cuda_settings(lstm_stack):
         set_tf32(False)
     assert torch.backends.cuda.matmul.fp32_precision == "ieee"
     assert all(torch.equal(a, b) for a, b in zip(with_tf32, run(), strict=True))
+
+
+def test_tf32_takes_only_true_or_false():
+    with pytest.raises(ReslstmError, match="tf32 must be true or false, got 'maybe'"):
+        set_tf32("maybe")

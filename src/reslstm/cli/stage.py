@@ -25,8 +25,8 @@ def stage_entry(fn: Callable[[DictConfig], object]) -> Callable[[], None]:
     @functools.wraps(fn)
     def main(cfg: DictConfig) -> None:
         set_threads(cfg.num_threads)
-        set_tf32(cfg.tf32)
         try:
+            set_tf32(cfg.tf32)
             fn(cfg)
         except ReslstmError as e:
             print(f"error: {e}", file=sys.stderr, flush=True)
