@@ -5,11 +5,10 @@ computes the recurrent weight gradients as T small matrix products. Here:
 
 * the forward runs without autograd, writing gate activations, h_t and c_t straight into
   preallocated ``[T, B, *]`` buffers (no per-step copies);
-* before the backward loop, every factor of the chain rule that is known from the forward
-  (σ', tanh', and the products they are multiplied with) is computed for all steps at once, so
-  that each gate's gradient is a single multiply inside the loop;
-* the backward loop computes only the serial chain (dz, dh, dc) and every weight gradient is
-  one large product or reduction over all ``T * B`` rows after it;
+* the backward loop computes only the serial chain (dz, dh, dc), with the factors of the chain
+  rule known from the forward (σ', tanh', and the products they are multiplied with) computed
+  from the kept activations in the same pass, and every weight gradient is one large product or
+  reduction over all ``T * B`` rows after it;
 * both time loops run in C++ (``csrc/recurrence.cpp``, compiled on first use): ATen's matrix
   products, σ and tanh, and elementwise blocks that round as the ATen operations they replace,
   so the numbers are those of the same loops written with ATen operations in Python.
@@ -94,16 +93,6 @@ def _drop_stale_lock(lock: Path, max_age_s: float = 600.0) -> None:
         pass
 
 
-def _dsigmoid(y: Tensor) -> Tensor:
-    """σ'(z) written with y = σ(z)."""
-    return y - y * y
-
-
-def _dtanh(y: Tensor) -> Tensor:
-    """tanh'(z) written with y = tanh(z)."""
-    return 1.0 - y * y
-
-
 def _rows(x: Tensor) -> Tensor:
     """``[T, B, N]`` -> ``[T * B, N]``."""
     return x.reshape(-1, x.shape[-1])
@@ -148,17 +137,8 @@ class Kernel:
 
     def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
         """Keep what the forward loop wrote (``buffers``: the cell's own, named in its class
-        docstring) and ``aux`` for the backward."""
-        self.acts, self.aux = acts, aux
-
-    def loop_factors(self, c_prev: Tensor) -> list[Tensor]:
-        """Chain-rule factors known from the forward, for all steps at once, in the order the
-        backward loop reads them: ``[acts, coef, ...]``, where ``coef[t]`` is ``[B, 3, n]``:
-        dz_i = dc ⊙ g σ'(i), dz_f = dc ⊙ c_(t-1) σ'(f), dz_g = dc ⊙ i tanh'(g)."""
-        n, a = self.n, self.acts
-        i, f, g = a[..., :n], a[..., n : 2 * n], a[..., 2 * n : 3 * n]
-        coef = torch.stack([g * _dsigmoid(i), c_prev * _dsigmoid(f), i * _dtanh(g)], 2)
-        return [a, coef]
+        docstring) and ``aux`` for the backward loop and the weight gradients."""
+        self.acts, self.buffers, self.aux = acts, buffers, aux
 
     def weight_grads(self, seq: Sequences) -> list[Tensor]:
         """Gradients of :meth:`weights` from the whole-sequence tensors."""
@@ -176,22 +156,12 @@ class Kernel:
 
 class PlainKernel(Kernel):
     """o_t = σ(... + w_co ⊙ c_t), h_t = W_p (o_t ⊙ tanh c_t); highway adds the depth path.
-    The loop keeps ``tanh_c`` = tanh c_t."""
-
-    def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
-        super().keep(acts, buffers, aux)
-        self.tanh_c = buffers[0]
-
-    def loop_factors(self, c_prev: Tensor) -> list[Tensor]:
-        o = self.acts[..., 3 * self.n :]
-        coef_o = self.tanh_c * _dsigmoid(o)  # dz_o = dm ⊙ tanh(c) σ'(o)
-        coef_c = o * _dtanh(self.tanh_c)  # dc += dm ⊙ o tanh'(c)
-        return [*super().loop_factors(c_prev), coef_o, coef_c]
+    The loop keeps ``buffers`` = [tanh c_t]."""
 
     def weight_grads(self, seq: Sequences) -> list[Tensor]:
         n = self.n
         weight_hh, peepholes = self.memory_grads(seq)
-        m = self.acts[..., 3 * n :] * self.tanh_c
+        m = self.acts[..., 3 * n :] * self.buffers[0]  # o_t ⊙ tanh c_t
         grads = [weight_hh, _rows(seq.dh).t() @ _rows(m)]  # W_h, W_p
         if self.peephole is not None:
             w_co = (seq.dz[..., 3 * n : 4 * n] * seq.cs).sum((0, 1))
@@ -201,7 +171,7 @@ class PlainKernel(Kernel):
 
 class HighwayKernel(PlainKernel):
     """Adds the depth gate d_t and c_t += d_t ⊙ c_t^(l-1) (``aux`` = the lower cell sequence).
-    The loop also keeps ``depth`` = d_t."""
+    The loop keeps ``buffers`` = [tanh c_t, d_t]."""
 
     kind = "highway"
 
@@ -213,15 +183,6 @@ class HighwayKernel(PlainKernel):
     def weights(cell: Any) -> list[Tensor]:
         return [*PlainKernel.weights(cell), cell.depth_peephole]
 
-    def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
-        super().keep(acts, buffers, aux)
-        self.depth = buffers[1]
-
-    def loop_factors(self, c_prev: Tensor) -> list[Tensor]:
-        assert self.aux is not None
-        coef_d = self.aux * _dsigmoid(self.depth)  # dz_d = dc ⊙ c^(l-1) σ'(d)
-        return [*super().loop_factors(c_prev), self.depth, coef_d]
-
     def weight_grads(self, seq: Sequences) -> list[Tensor]:
         w_cd = (seq.dz[..., self.rec_gates :] * seq.c_prev).sum((0, 1))
         depth = torch.stack([w_cd, torch.zeros_like(w_cd)])  # w_ld acts through pre
@@ -230,7 +191,7 @@ class HighwayKernel(PlainKernel):
 
 class ResidualKernel(Kernel):
     """r_t = tanh(c_t), m_t = W_p r_t, h_t = o_t ⊙ (m_t + W_h x_t) (``aux`` = W_h x).
-    The loop keeps ``r`` = r_t and ``u`` = m_t + W_h x_t."""
+    The loop keeps ``buffers`` = [r_t, u_t = m_t + W_h x_t]."""
 
     kind = "residual"
 
@@ -243,19 +204,11 @@ class ResidualKernel(Kernel):
         weight_co = [] if cell.weight_co is None else [cell.weight_co]
         return [*Kernel.weights(cell), *weight_co]
 
-    def keep(self, acts: Tensor, buffers: list[Tensor], aux: Tensor | None) -> None:
-        super().keep(acts, buffers, aux)
-        self.r, self.u = buffers
-
-    def loop_factors(self, c_prev: Tensor) -> list[Tensor]:
-        coef_o = self.u * _dsigmoid(self.acts[..., 3 * self.n :])  # dz_o = dh ⊙ u σ'(o)
-        coef_r = _dtanh(self.r)  # dc += dr ⊙ tanh'(c)
-        return [*super().loop_factors(c_prev), coef_o, coef_r]
-
     def weight_grads(self, seq: Sequences) -> list[Tensor]:
         assert seq.daux is not None
         weight_hh, peepholes = self.memory_grads(seq)
-        grads = [weight_hh, _rows(seq.daux).t() @ _rows(self.r)]  # W_h, W_p (dL/dm_t = dL/du_t)
+        r = self.buffers[0]
+        grads = [weight_hh, _rows(seq.daux).t() @ _rows(r)]  # W_h, W_p (dL/dm_t = dL/du_t)
         if self.peephole is not None:
             grads.append(torch.stack(peepholes))
         if self.extra is not None:
@@ -303,7 +256,7 @@ class FusedRecurrence(torch.autograd.Function):
         hs, cs, h0, c0 = ctx.saved_tensors
         h_prev, c_prev = _shift(hs, h0, reverse), _shift(cs, c0, reverse)
         dpre, dh, dh0, dc0, *daux = loops().backward_loop(
-            kernel.kind, dhs, dcs, kernel.loop_factors(c_prev), kernel.weight_hh,
+            kernel.kind, dhs, dcs, kernel.acts, kernel.buffers, c_prev, kernel.weight_hh,
             kernel.weight_proj, kernel.peephole, kernel.extra, pad.mask, pad.min_len, reverse,
             kernel.pre_gates, kernel.aux, _cpu_fma(),
         )  # fmt: skip

@@ -4,8 +4,9 @@
 // round every element exactly as the ATen operations they replace, so the numbers are bit for
 // bit those of the Python loops of before (checked under ATen's AVX-512, AVX2 and generic
 // kernels); what goes away is the interpreter and ~15 small ATen calls per step.
-// Whole-sequence work (buffers' shapes, the chain-rule factors known from the forward, every
-// weight gradient) stays in fused.py. Equations: paper.md (Kim, El-Khamy & Lee 2017), the
+// The backward blocks also compute the chain-rule factors known from the forward (σ', tanh' and
+// the products they are multiplied with) from the kept activations, step by step. Whole-sequence
+// work (buffers' shapes, every weight gradient) stays in fused.py. Equations: paper.md (Kim, El-Khamy & Lee 2017), the
 // same names as in cells.py.
 //
 // Layout: time-major [T, B, *]; gate rows i, f, g, o (then the highway depth gate d);
@@ -73,6 +74,18 @@ inline T addcmul(T x, T y, T z) {
   return std::fma(y, z, x);
 }
 
+// σ'(z) written with y = σ(z): y - y², two roundings, as ATen's ``y - y * y``.
+template <typename T>
+inline T dsigmoid(T y) {
+  return y - y * y;
+}
+
+// tanh'(z) written with y = tanh(z): 1 - y², as ATen's ``1 - y * y``.
+template <typename T>
+inline T dtanh(T y) {
+  return T(1) - y * y;
+}
+
 template <typename T>
 void peepholes_in(int64_t batch, int64_t n, Rows<T> a, Rows<T> c, const T* wc, Rows<T> d,
                   Rows<T> pre_d, const T* wcd) {
@@ -107,19 +120,34 @@ void product(int64_t batch, int64_t n, Rows<T> out, Rows<T> x, Rows<T> y) {
     for (int64_t j = 0; j < n; ++j) out(b, j) = x(b, j) * y(b, j);
 }
 
+// o_t is the gate row after i, f, g (3n columns), as wide as h_t (``width``).
 template <typename T>
-void add_product(int64_t batch, int64_t n, Rows<T> out, Rows<T> x, Rows<T> y, Rows<T> z) {
+void residual_output_backward(int64_t batch, int64_t n, int64_t width, Rows<T> dzo, Rows<T> du,
+                              Rows<T> dh, Rows<T> u, Rows<T> a) {
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t j = 0; j < width; ++j) {
+      const T o = a(b, 3 * n + j);
+      dzo(b, j) = dh(b, j) * (u(b, j) * dsigmoid(o));
+      du(b, j) = dh(b, j) * o;
+    }
+  }
+}
+
+template <typename T>
+void tanh_backward(int64_t batch, int64_t n, Rows<T> dc_out, Rows<T> dc, Rows<T> dr,
+                   Rows<T> r) {
   for (int64_t b = 0; b < batch; ++b)
-    for (int64_t j = 0; j < n; ++j) out(b, j) = addcmul(x(b, j), y(b, j), z(b, j));
+    for (int64_t j = 0; j < n; ++j) dc_out(b, j) = addcmul(dc(b, j), dr(b, j), dtanh(r(b, j)));
 }
 
 template <typename T>
 void output_backward(int64_t batch, int64_t n, Rows<T> dzo, Rows<T> dc_out, Rows<T> dc,
-                     Rows<T> dm, Rows<T> coef_o, Rows<T> coef_c, const T* wco) {
+                     Rows<T> dm, Rows<T> a, Rows<T> tanh_c, const T* wco) {
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t j = 0; j < n; ++j) {
-      const T z = dm(b, j) * coef_o(b, j);
-      T g = addcmul(dc(b, j), dm(b, j), coef_c(b, j));
+      const T o = a(b, 3 * n + j), tc = tanh_c(b, j);
+      const T z = dm(b, j) * (tc * dsigmoid(o));
+      T g = addcmul(dc(b, j), dm(b, j), o * dtanh(tc));
       if (wco) g = addcmul(g, z, wco[j]);
       dzo(b, j) = z;
       dc_out(b, j) = g;
@@ -129,20 +157,22 @@ void output_backward(int64_t batch, int64_t n, Rows<T> dzo, Rows<T> dc_out, Rows
 
 template <typename T>
 void memory_backward(int64_t batch, int64_t n, int64_t rec, Rows<T> dz, Rows<T> dc_prev,
-                     Rows<T> dc, Rows<T> coef, Rows<T> a, const T* wc, Rows<T> daux, Rows<T> d,
-                     Rows<T> coef_d, const T* wcd) {
+                     Rows<T> dc, Rows<T> a, Rows<T> c_prev, const T* wc, Rows<T> daux,
+                     Rows<T> d, Rows<T> lower, const T* wcd) {
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t j = 0; j < n; ++j) {
       const T g = dc(b, j);
-      const T zi = g * coef(b, j), zf = g * coef(b, n + j);
+      const T i = a(b, j), f = a(b, n + j), gg = a(b, 2 * n + j);
+      const T zi = g * (gg * dsigmoid(i)), zf = g * (c_prev(b, j) * dsigmoid(f));
       dz(b, j) = zi;
       dz(b, n + j) = zf;
-      dz(b, 2 * n + j) = g * coef(b, 2 * n + j);
-      T p = g * a(b, n + j);  // through f_t ⊙ c_(t-1)
+      dz(b, 2 * n + j) = g * (i * dtanh(gg));
+      T p = g * f;  // through f_t ⊙ c_(t-1)
       if (wc) p = addcmul(addcmul(p, zi, wc[j]), zf, wc[n + j]);  // through w_ci, w_cf
       if (wcd) {  // c_t += d_t ⊙ c_t^(l-1)
-        daux(b, j) = g * d(b, j);
-        const T zd = g * coef_d(b, j);
+        const T dj = d(b, j);
+        daux(b, j) = g * dj;
+        const T zd = g * (lower(b, j) * dsigmoid(dj));
         dz(b, rec + j) = zd;
         p = addcmul(p, zd, wcd[j]);
       }
@@ -230,56 +260,82 @@ void product(bool fast, Tensor& out, const Tensor& x, const Tensor& y) {
   });
 }
 
-// out = x + y ⊙ z.
-void add_product(bool fast, Tensor& out, const Tensor& x, const Tensor& y, const Tensor& z) {
+// The chain-rule factors, as ATen operations (the plain C++ blocks compute them inline):
+// σ'(z) = y - y² and tanh'(z) = 1 - y², written with y = σ(z) or tanh(z).
+Tensor dsigmoid(const Tensor& y) { return y - y * y; }
+Tensor dtanh(const Tensor& y) { return at::rsub(y * y, 1); }
+
+// Residual: given dL/dh_t, dz_o = dh ⊙ (u σ'(o)) and dL/dm_t = dL/dW_h x_t = dh ⊙ o.
+void residual_output_backward(bool fast, int64_t n, Tensor& dzo, Tensor& du, const Tensor& dh,
+                              const Tensor& u, const Tensor& a) {
   if (!fast) {
-    at::addcmul_out(out, x, y, z);
+    const Tensor o = a.slice(1, 3 * n);
+    at::mul_out(dzo, dh, u * dsigmoid(o));
+    at::mul_out(du, dh, o);
     return;
   }
-  with_type(out, [&](auto v) {
-    using T = decltype(v);
-    kernels::add_product<T>(out.size(0), out.size(1), Rows<T>(out), Rows<T>(x), Rows<T>(y),
-                            Rows<T>(z));
+  with_type(dh, [&](auto z) {
+    using T = decltype(z);
+    kernels::residual_output_backward<T>(dh.size(0), n, dh.size(1), Rows<T>(dzo), Rows<T>(du),
+                                         Rows<T>(dh), Rows<T>(u), Rows<T>(a));
   });
 }
 
-// Plain and highway: given dL/dm_t, dz_o = dm ⊙ coef_o (tanh(c) σ'(o)) and
-// dc_out = dc + dm ⊙ coef_c (o tanh'(c)) [+ dz_o ⊙ w_co: o_t's peephole reads c_t].
-void output_backward(bool fast, int64_t n, const std::optional<Tensor>& w_co, Tensor& dzo,
-                     Tensor& dc_out, const Tensor& dc, const Tensor& dm, const Tensor& coef_o,
-                     const Tensor& coef_c) {
+// Residual: dc_out = dc + dr ⊙ tanh'(c), with r = tanh(c_t).
+void tanh_backward(bool fast, Tensor& dc_out, const Tensor& dc, const Tensor& dr,
+                   const Tensor& r) {
   if (!fast) {
-    at::mul_out(dzo, dm, coef_o);
-    at::addcmul_out(dc_out, dc, dm, coef_c);
+    at::addcmul_out(dc_out, dc, dr, dtanh(r));
+    return;
+  }
+  with_type(dc, [&](auto v) {
+    using T = decltype(v);
+    kernels::tanh_backward<T>(dc.size(0), dc.size(1), Rows<T>(dc_out), Rows<T>(dc), Rows<T>(dr),
+                              Rows<T>(r));
+  });
+}
+
+// Plain and highway: given dL/dm_t, dz_o = dm ⊙ (tanh(c) σ'(o)) and
+// dc_out = dc + dm ⊙ (o tanh'(c)) [+ dz_o ⊙ w_co: o_t's peephole reads c_t].
+void output_backward(bool fast, int64_t n, const std::optional<Tensor>& w_co, Tensor& dzo,
+                     Tensor& dc_out, const Tensor& dc, const Tensor& dm, const Tensor& a,
+                     const Tensor& tanh_c) {
+  if (!fast) {
+    const Tensor o = a.slice(1, 3 * n);
+    at::mul_out(dzo, dm, tanh_c * dsigmoid(o));
+    at::addcmul_out(dc_out, dc, dm, o * dtanh(tanh_c));
     if (w_co) dc_out.addcmul_(dzo, *w_co);
     return;
   }
   with_type(dc, [&](auto z) {
     using T = decltype(z);
     kernels::output_backward<T>(dc.size(0), n, Rows<T>(dzo), Rows<T>(dc_out), Rows<T>(dc),
-                                Rows<T>(dm), Rows<T>(coef_o), Rows<T>(coef_c), data<T>(w_co));
+                                Rows<T>(dm), Rows<T>(a), Rows<T>(tanh_c), data<T>(w_co));
   });
 }
 
-// Given dL/dc_t: dz of i, f, g = dc ⊙ coef (g σ'(i), c_(t-1) σ'(f), i tanh'(g)) and
-// dL/dc_(t-1) = dc ⊙ f_t [+ dz_i ⊙ w_ci + dz_f ⊙ w_cf]; highway: dL/dc_t^(l-1) = dc ⊙ d_t,
-// dz_d = dc ⊙ coef_d (c^(l-1) σ'(d)), dL/dc_(t-1) += dz_d ⊙ w_cd.
+// Given dL/dc_t: dz_i = dc ⊙ (g σ'(i)), dz_f = dc ⊙ (c_(t-1) σ'(f)), dz_g = dc ⊙ (i tanh'(g))
+// and dL/dc_(t-1) = dc ⊙ f_t [+ dz_i ⊙ w_ci + dz_f ⊙ w_cf]; highway: dL/dc_t^(l-1) = dc ⊙ d_t,
+// dz_d = dc ⊙ (c^(l-1) σ'(d)), dL/dc_(t-1) += dz_d ⊙ w_cd.
 void memory_backward(bool fast, int64_t n, const Weights& w, Tensor& dz, Tensor& dc_prev,
-                     const Tensor& dc, const Tensor& coef, const Tensor& a, Tensor& daux,
-                     const Tensor& d, const Tensor& coef_d) {
+                     const Tensor& dc, const Tensor& a, const Tensor& c_prev, Tensor& daux,
+                     const Tensor& d, const Tensor& lower) {
   const int64_t rec = w.hh.size(0);
   if (!fast) {
+    const Tensor i = a.slice(1, 0, n), f = a.slice(1, n, 2 * n), g = a.slice(1, 2 * n, 3 * n);
     Tensor dzifg = dz.slice(1, 0, 3 * n).unflatten(1, {3, n});
-    at::mul_out(dzifg, dc.unsqueeze(1), coef);
-    at::mul_out(dc_prev, dc, a.slice(1, n, 2 * n));
+    Tensor dzi = dzifg.select(1, 0), dzf = dzifg.select(1, 1), dzg = dzifg.select(1, 2);
+    at::mul_out(dzi, dc, g * dsigmoid(i));
+    at::mul_out(dzf, dc, c_prev * dsigmoid(f));
+    at::mul_out(dzg, dc, i * dtanh(g));
+    at::mul_out(dc_prev, dc, f);
     if (w.peephole) {
-      dc_prev.addcmul_(dzifg.select(1, 0), w.peephole->select(0, 0))
-          .addcmul_(dzifg.select(1, 1), w.peephole->select(0, 1));
+      dc_prev.addcmul_(dzi, w.peephole->select(0, 0)).addcmul_(dzf, w.peephole->select(0, 1));
     }
     if (d.defined()) {
       Tensor dzd = dz.slice(1, rec);
       at::mul_out(daux, dc, d);
-      at::mul_out(dzd, dc, coef_d);
+      at::mul_out(dzd, dc, lower * dsigmoid(d));
       dc_prev.addcmul_(dzd, *w.extra);
     }
     return;
@@ -287,11 +343,11 @@ void memory_backward(bool fast, int64_t n, const Weights& w, Tensor& dz, Tensor&
   with_type(dc, [&](auto z) {
     using T = decltype(z);
     const bool carry = d.defined();
-    kernels::memory_backward<T>(
-        dc.size(0), n, rec, Rows<T>(dz), Rows<T>(dc_prev), Rows<T>(dc),
-        Rows<T>(coef.view({coef.size(0), 3 * n})), Rows<T>(a), data<T>(w.peephole),
-        Rows<T>(carry ? daux : dc), Rows<T>(carry ? d : dc), Rows<T>(carry ? coef_d : dc),
-        carry ? w.extra->data_ptr<T>() : nullptr);
+    kernels::memory_backward<T>(dc.size(0), n, rec, Rows<T>(dz), Rows<T>(dc_prev), Rows<T>(dc),
+                                Rows<T>(a), Rows<T>(c_prev), data<T>(w.peephole),
+                                Rows<T>(carry ? daux : dc), Rows<T>(carry ? d : dc),
+                                Rows<T>(carry ? lower : dc),
+                                carry ? w.extra->data_ptr<T>() : nullptr);
   });
 }
 
@@ -376,24 +432,26 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
   return out;
 }
 
-// The backward loop. ``saved``: [acts, coef, *]: plain [coef_o, coef_c], highway [coef_o,
-// coef_c, d, coef_d], residual [coef_o, coef_r] (fused.py's Kernel.loop_factors). Returns
-// [dpre, dh (dL/dh_t of each step), dL/dh0, dL/dc0] and, given the forward's ``aux``, dL/daux.
+// The backward loop, from what the forward loop kept: ``acts``, its ``buffers`` (see
+// forward_loop) and ``c_prev`` (c_(t-1) of each step). Returns [dpre, dh (dL/dh_t of each
+// step), dL/dh0, dL/dc0] and, given the forward's ``aux``, dL/daux.
 std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<Tensor>& dhs_in,
-                                  const std::optional<Tensor>& dcs_in, at::TensorList saved_in,
+                                  const std::optional<Tensor>& dcs_in, const Tensor& acts_in,
+                                  at::TensorList buffers_in, const Tensor& c_prev_in,
                                   const Tensor& weight_hh, const Tensor& weight_proj,
                                   const std::optional<Tensor>& peephole,
                                   const std::optional<Tensor>& extra, const Tensor& mask,
                                   int64_t min_len, bool reverse, int64_t pre_gates,
-                                  const std::optional<Tensor>& aux, bool cpu_fma) {
+                                  const std::optional<Tensor>& aux_in, bool cpu_fma) {
   const Cell cell = parse_cell(kind);
   const Weights w{weight_hh, contiguous(peephole), contiguous(extra)};
   const std::optional<Tensor> dhs = contiguous(dhs_in), dcs = contiguous(dcs_in);
-  std::vector<Tensor> saved;
-  for (const Tensor& x : saved_in) saved.push_back(x.contiguous());
-  const Tensor &acts = saved[0], &coef = saved[1], &coef_o = saved[2], &coef_c = saved[3];
+  const std::optional<Tensor> aux = contiguous(aux_in);
+  const Tensor acts = acts_in.contiguous(), c_prev = c_prev_in.contiguous();
+  std::vector<Tensor> buffers;
+  for (const Tensor& x : buffers_in) buffers.push_back(x.contiguous());
   const bool fast = fast_blocks(acts, cpu_fma);
-  const int64_t steps = acts.size(0), batch = acts.size(1), n = coef.size(3);
+  const int64_t steps = acts.size(0), batch = acts.size(1), n = c_prev.size(2);
   const int64_t rec = weight_hh.size(0), proj = weight_proj.size(0);
   const std::optional<Tensor> w_co = output_peephole(cell, w);
   Tensor dpre = acts.new_empty({steps, batch, pre_gates});
@@ -423,19 +481,18 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
     Tensor daux_t = cell == Cell::highway ? daux[t] : none;
     if (cell == Cell::residual) {
       Tensor du = daux[t];
-      product(fast, dzo, dh, coef_o[t]);             // dz_o = dh ⊙ u σ'(o)
-      product(fast, du, dh, a.slice(1, 3 * n));      // dL/dm_t = dL/dW_h x_t = dh ⊙ o
-      at::mm_out(dm, du, weight_proj);                   // dL/dr_t (m_t = W_p r_t)
-      add_product(fast, dc_out, dc, dm, coef_c[t]);       // + dr ⊙ tanh'(c)
+      residual_output_backward(fast, n, dzo, du, dh, buffers[1][t], a);  // dz_o, dL/dm_t
+      at::mm_out(dm, du, weight_proj);                 // dL/dr_t (m_t = W_p r_t)
+      tanh_backward(fast, dc_out, dc, dm, buffers[0][t]);  // + dr ⊙ tanh'(c)
       if (w.extra) dc_out.addmm_(dzo, *w.extra);  // o_t: + W_co c_t
     } else {
       at::mm_out(dm, dh, weight_proj);  // dL/dm_t (h_t = W_p m_t)
-      output_backward(fast, n, w_co, dzo, dc_out, dc, dm, coef_o[t], coef_c[t]);
+      output_backward(fast, n, w_co, dzo, dc_out, dc, dm, a, buffers[0][t]);
     }
     Tensor dc_prev = acts.new_empty({batch, n});
-    memory_backward(fast, n, w, dz, dc_prev, dc_out, coef[t], a, daux_t,
-                    cell == Cell::highway ? saved[4][t] : none,
-                    cell == Cell::highway ? saved[5][t] : none);
+    memory_backward(fast, n, w, dz, dc_prev, dc_out, a, c_prev[t], daux_t,
+                    cell == Cell::highway ? buffers[1][t] : none,
+                    cell == Cell::highway ? (*aux)[t] : none);
     dc = dc_prev;
     dh_rec = dz.slice(1, 0, rec).mm(weight_hh);  // through W_h h_(t-1)
     if (masked) {
@@ -457,7 +514,8 @@ TORCH_LIBRARY(reslstm, m) {
       "bool reverse, bool cpu_fma) -> Tensor[]",
       &forward_loop);
   m.def(
-      "backward_loop(str kind, Tensor? dhs, Tensor? dcs, Tensor[] saved, Tensor weight_hh, "
+      "backward_loop(str kind, Tensor? dhs, Tensor? dcs, Tensor acts, Tensor[] buffers, "
+      "Tensor c_prev, Tensor weight_hh, "
       "Tensor weight_proj, Tensor? peephole, Tensor? extra, Tensor mask, int min_len, "
       "bool reverse, int pre_gates, Tensor? aux, bool cpu_fma) -> Tensor[]",
       &backward_loop);
