@@ -55,6 +55,26 @@ def test_a_batch_follows_the_contract(cuts: CutSet) -> None:
         assert (batch["feats"][b, n:] == LOG_EPSILON).all()
 
 
+@pytest.mark.parametrize("budget_mb", [1.0, 0.002])  # every cut kept; only some of them
+def test_kept_features_give_bitwise_the_batches_read_from_storage(
+    cuts: CutSet, budget_mb: float
+) -> None:
+    """``keep_features_mb``: two epochs' batches equal those read from storage every time, and
+    what is kept stays within the budget."""
+    cfg = train_cfg(max_duration=1.5)
+    read, keep = CTCBatches(TOKENIZER), CTCBatches(TOKENIZER, keep_features_mb=budget_mb)
+    for epoch in (1, 2):
+        for batch in make_sampler(cuts, cfg, epoch, seed=3):
+            a, b = read[batch], keep[batch]
+            assert a.keys() == b.keys()
+            for key in a:
+                assert a[key] == b[key] if isinstance(a[key], list) else torch.equal(a[key], b[key])
+    kept = keep.inputs.kept
+    size = sum(f.numel() * f.element_size() for f in kept.values())
+    assert size <= budget_mb * 2**20 and 0 < len(kept) <= len(cuts)
+    assert (len(kept) == len(cuts)) == (budget_mb == 1.0)
+
+
 def test_the_first_epochs_go_shortest_first_then_buckets_shuffle(cuts: CutSet) -> None:
     cfg = train_cfg(max_duration=2.0, sortagrad_epochs=1, num_buckets=2)
     first = [c for batch in make_sampler(cuts, cfg, epoch=1, seed=42) for c in batch]

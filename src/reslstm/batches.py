@@ -33,7 +33,7 @@ from lhotse.dataset import (
     SpecAugment,
 )
 from lhotse.features import FeatureExtractor
-from lhotse.utils import compute_num_frames
+from lhotse.utils import LOG_EPSILON, compute_num_frames
 from torch.utils.data import Dataset, Sampler
 
 from reslstm.ctc import ctc_min_frames
@@ -89,11 +89,42 @@ def filter_trainable(
     return CutSet.from_cuts(kept)
 
 
+class KeptFeatures:
+    """lhotse's :class:`PrecomputedFeatures` that keeps what it reads: each cut's features are
+    read from storage (and decompressed) once and kept in memory, up to ``budget_mb`` in all,
+    so that later epochs collate from memory. The batches are bitwise PrecomputedFeatures' (real
+    frames as stored, padded with ``LOG_EPSILON`` to the longest cut). Cuts are told apart by
+    id, unique within a CutSet (train and dev never share a meeting)."""
+
+    def __init__(self, budget_mb: float) -> None:
+        self.kept: dict[str, torch.Tensor] = {}
+        self.room = int(budget_mb * 2**20)  # bytes left
+
+    def _features(self, cut: Cut) -> torch.Tensor:
+        feats = self.kept.get(cut.id)
+        if feats is None:
+            feats = torch.from_numpy(cut.load_features())
+            size = feats.numel() * feats.element_size()
+            if size <= self.room:
+                self.kept[cut.id] = feats
+                self.room -= size
+        return feats
+
+    def __call__(self, cuts: CutSet) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(features [B, T, F], num_frames [B])``, as PrecomputedFeatures returns them."""
+        lens = torch.tensor([cut.num_frames for cut in cuts], dtype=torch.int)
+        stored = [self._features(cut) for cut in cuts]
+        batch = torch.full((len(stored), int(lens.max()), stored[0].shape[1]), LOG_EPSILON)
+        for b, (feats, n) in enumerate(zip(stored, lens.tolist(), strict=True)):
+            batch[b, :n] = feats[:n]
+        return batch, lens
+
+
 class CTCBatches(Dataset):
     """Turns a CutSet mini-batch into padded features, concatenated targets and texts.
 
-    Features are read from storage, or computed from the audio with ``extractor`` when given
-    (on-the-fly extraction).
+    Features are read from storage (and kept in memory across epochs, up to ``keep_features_mb``
+    MB), or computed from the audio with ``extractor`` when given (on-the-fly extraction).
     """
 
     def __init__(
@@ -101,10 +132,17 @@ class CTCBatches(Dataset):
         tokenizer: Tokenizer,
         spec_augment: bool = False,
         extractor: FeatureExtractor | None = None,
+        keep_features_mb: float = 0.0,
     ) -> None:
         self.tokenizer = tokenizer
         self.spec_augment = SpecAugment(time_warp_factor=None) if spec_augment else None
-        self.inputs = PrecomputedFeatures() if extractor is None else OnTheFlyFeatures(extractor)
+        self.inputs: Callable[[CutSet], tuple[torch.Tensor, torch.Tensor]]
+        if extractor is not None:
+            self.inputs = OnTheFlyFeatures(extractor)
+        elif keep_features_mb > 0:
+            self.inputs = KeptFeatures(keep_features_mb)
+        else:
+            self.inputs = PrecomputedFeatures()
 
     def __getitem__(self, cuts: CutSet) -> dict[str, Any]:
         cuts = cuts.sort_by_duration(ascending=False)

@@ -114,6 +114,8 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
             tokenizer,
             spec_augment=train_cfg.spec_augment,
             extractor=make_extractor(cfg.features) if train_cfg.on_the_fly_features else None,
+            # DataLoader workers are new processes each epoch: what they would keep is lost
+            keep_features_mb=train_cfg.keep_features_mb if train_cfg.num_workers == 0 else 0,
         ),
         optimizer=make_optimizer(model, train_cfg),
         schedule=make_schedule(train_cfg, total_steps=batches_per_epoch * train_cfg.max_epochs),

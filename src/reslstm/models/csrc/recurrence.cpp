@@ -387,7 +387,8 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
   const std::optional<Tensor> w_co = output_peephole(cell, w);
   Tensor hs = pre.new_empty({steps, batch, proj});
   Tensor cs = pre.new_empty({steps, batch, n});
-  Tensor acts = pre.new_empty({steps, batch, rec});
+  // the input side W_x x + b of every step, copied once; each step adds W_h h_(t-1) in place
+  Tensor acts = pre.slice(2, 0, rec).clone(at::MemoryFormat::Contiguous);
   Tensor buf1 = pre.new_empty({steps, batch, n});  // tanh c_t (plain, highway) / r_t
   Tensor buf2 = cell == Cell::highway    ? pre.new_empty({steps, batch, n})      // d_t
                 : cell == Cell::residual ? pre.new_empty({steps, batch, proj})  // u_t
@@ -399,7 +400,7 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
     Tensor a = acts[t], h_out = hs[t], c_out = cs[t], b1 = buf1[t];
     Tensor d = cell == Cell::highway ? buf2[t] : none;
     const Tensor lower = cell == Cell::highway ? (*aux)[t] : none;
-    at::addmm_out(a, pre_t.slice(1, 0, rec), h, weight_hh.t());  // W_x x + b + W_h h_(t-1)
+    a.addmm_(h, weight_hh.t());  // W_x x + b + W_h h_(t-1)
     peepholes_in(fast, n, w, a, c, d.defined() ? pre_t.slice(1, rec) : none, d);
     a.slice(1, 0, 2 * n).sigmoid_();   // i_t, f_t = σ(...)
     a.slice(1, 2 * n, 3 * n).tanh_();  // g_t = tanh(...)
