@@ -4,10 +4,10 @@
 // round every element exactly as the ATen operations they replace, so the numbers are bit for
 // bit those of the Python loops of before (checked under ATen's AVX-512, AVX2 and generic
 // kernels); what goes away is the interpreter and ~15 small ATen calls per step.
-// The backward blocks also compute the chain-rule factors known from the forward (σ', tanh' and
-// the products they are multiplied with) from the kept activations, step by step. Whole-sequence
-// work (buffers' shapes, every weight gradient) stays in fused.py. Equations: paper.md (Kim, El-Khamy & Lee 2017), the
-// same names as in cells.py.
+// The backward blocks also form the chain-rule factors known from the forward (σ', tanh' and
+// the products they are multiplied with) from the kept activations, step by step.
+// Whole-sequence work (buffers' shapes, every weight gradient) stays in fused.py.
+// Equations: paper.md (Kim, El-Khamy & Lee 2017), the same names as in cells.py.
 //
 // Layout: time-major [T, B, *]; gate rows i, f, g, o (then the highway depth gate d);
 // n = cell size. ``mask`` [T, B, 1] is true on real frames; from ``min_len`` on, a sequence
