@@ -149,3 +149,18 @@ def test_pooled_condition_without_manifests_at_stage_3(tiny_prepared: Path, tmp_
     (line,) = error_lines(out)
     assert line == f"error: missing {data}/manifests/mini_tiny_ihm/.done: run stage 0 (data) first"
     assert not (tmp_path / "exp" / "mini_tiny_sdm+ihm").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "true"])
+def test_bad_kept_features_budget_at_stage_3(
+    value: str, tiny_prepared: Path, tmp_path: Path
+) -> None:
+    """``train.keep_features_mb`` that is not a number of MB >= 0: one line, and nothing written
+    but Hydra's own log."""
+    exp = tmp_path / "exp"
+    out = run_stage("train", *tiny_training(tiny_prepared, exp, f"train.keep_features_mb={value}"))
+    assert out.returncode == 2
+    (line,) = error_lines(out)
+    assert "train.keep_features_mb must be a number of MB, at least 0" in line
+    assert "Traceback" not in out.stdout
+    assert [p.name for p in exp.iterdir()] == [".hydra"]

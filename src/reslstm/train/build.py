@@ -114,12 +114,22 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
             tokenizer,
             spec_augment=train_cfg.spec_augment,
             extractor=make_extractor(cfg.features) if train_cfg.on_the_fly_features else None,
-            # DataLoader workers are new processes each epoch: what they would keep is lost
-            keep_features_mb=train_cfg.keep_features_mb if train_cfg.num_workers == 0 else 0,
+            keep_features_mb=kept_features_mb(train_cfg),
         ),
         optimizer=make_optimizer(model, train_cfg),
         schedule=make_schedule(train_cfg, total_steps=batches_per_epoch * train_cfg.max_epochs),
     )
+
+
+def kept_features_mb(train_cfg: DictConfig) -> float:
+    """``train.keep_features_mb``, checked (a number of MB, at least 0); 0 with DataLoader
+    workers, which are new processes each epoch, so what they would keep is lost."""
+    value = train_cfg.keep_features_mb
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ReslstmError(
+            f"train.keep_features_mb must be a number of MB, at least 0 (0: off), got {value!r}"
+        )
+    return float(value) if train_cfg.num_workers == 0 else 0.0
 
 
 def load_training_cuts(path: Path) -> CutSet:
