@@ -32,6 +32,7 @@ from lhotse.dataset import (
     PrecomputedFeatures,
     SpecAugment,
 )
+from lhotse.dataset.collation import collate_matrices
 from lhotse.features import FeatureExtractor
 from lhotse.utils import LOG_EPSILON, compute_num_frames
 from torch.utils.data import Dataset, Sampler
@@ -112,12 +113,9 @@ class KeptFeatures:
 
     def __call__(self, cuts: CutSet) -> tuple[torch.Tensor, torch.Tensor]:
         """``(features [B, T, F], num_frames [B])``, as PrecomputedFeatures returns them."""
+        feats = [self._features(cut)[: cut.num_frames] for cut in cuts]
         lens = torch.tensor([cut.num_frames for cut in cuts], dtype=torch.int)
-        stored = [self._features(cut) for cut in cuts]
-        batch = torch.full((len(stored), int(lens.max()), stored[0].shape[1]), LOG_EPSILON)
-        for b, (feats, n) in enumerate(zip(stored, lens.tolist(), strict=True)):
-            batch[b, :n] = feats[:n]
-        return batch, lens
+        return collate_matrices(feats, padding_value=LOG_EPSILON), lens
 
 
 class CTCBatches(Dataset):

@@ -397,30 +397,29 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
   Tensor m = pre.new_empty({batch, n});  // m_t = o_t ⊙ tanh c_t (plain, highway)
   Tensor h = h0, c = c0.contiguous(), none;
   const Tensor w_hh_t = weight_hh.t(), w_proj_t = weight_proj.t();
-  const Tensor w_co_t = cell == Cell::residual && w.extra ? w.extra->t() : none;
+  const Tensor weight_co_t = cell == Cell::residual && w.extra ? w.extra->t() : none;  // W_co
   for (int64_t t : steps_in_order(steps, reverse)) {
-    const Tensor pre_t = pre[t];
     Tensor a = acts[t], h_out = hs[t], c_out = cs[t], b1 = buf1[t];
     Tensor d = cell == Cell::highway ? buf2[t] : none;
     const Tensor lower = cell == Cell::highway ? (*aux)[t] : none;
     a.addmm_(h, w_hh_t);  // W_x x + b + W_h h_(t-1)
-    peepholes_in(fast, n, w, a, c, d.defined() ? pre_t.slice(1, rec) : none, d);
+    peepholes_in(fast, n, w, a, c, d.defined() ? pre[t].slice(1, rec) : none, d);
     a.slice(1, 0, 2 * n).sigmoid_();   // i_t, f_t = σ(...)
     a.slice(1, 2 * n, 3 * n).tanh_();  // g_t = tanh(...)
     if (d.defined()) d.sigmoid_();     // d_t = σ(...)
     cell_update(fast, n, w_co, c_out, a, c, d, lower);  // c_t (highway: + d_t ⊙ c_t^(l-1))
     Tensor o = a.slice(1, 3 * n);
     if (cell == Cell::residual) {
-      if (w_co_t.defined()) o.addmm_(c_out, w_co_t);  // o_t: + W_co c_t
-      o.sigmoid_();                                // o_t
-      Tensor r = at::tanh_out(b1, c_out);          // r_t = tanh(c_t)
+      if (weight_co_t.defined()) o.addmm_(c_out, weight_co_t);  // o_t: + W_co c_t
+      o.sigmoid_();                                             // o_t
+      Tensor r = at::tanh_out(b1, c_out);                       // r_t = tanh(c_t)
       Tensor u = buf2[t];
-      u.addmm_(r, w_proj_t);  // u_t = m_t + W_h x_t
-      product(fast, h_out, o, u);                       // h_t = o_t ⊙ (m_t + W_h x_t)
+      u.addmm_(r, w_proj_t);       // u_t = m_t + W_h x_t
+      product(fast, h_out, o, u);  // h_t = o_t ⊙ (m_t + W_h x_t)
     } else {
       o.sigmoid_();  // o_t
       Tensor tc = at::tanh_out(b1, c_out);
-      product(fast, m, o, tc);                 // m_t = o_t ⊙ tanh c_t
+      product(fast, m, o, tc);         // m_t = o_t ⊙ tanh c_t
       at::mm_out(h_out, m, w_proj_t);  // h_t = W_p m_t
     }
     if (t >= min_len) {  // some sequences have ended: freeze their state
@@ -486,9 +485,9 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
     if (cell == Cell::residual) {
       Tensor du = daux[t];
       residual_output_backward(fast, n, dzo, du, dh, buffers[1][t], a);  // dz_o, dL/dm_t
-      at::mm_out(dm, du, weight_proj);                 // dL/dr_t (m_t = W_p r_t)
+      at::mm_out(dm, du, weight_proj);                     // dL/dr_t (m_t = W_p r_t)
       tanh_backward(fast, dc_out, dc, dm, buffers[0][t]);  // + dr ⊙ tanh'(c)
-      if (w.extra) dc_out.addmm_(dzo, *w.extra);  // o_t: + W_co c_t
+      if (w.extra) dc_out.addmm_(dzo, *w.extra);           // o_t: + W_co c_t
     } else {
       at::mm_out(dm, dh, weight_proj);  // dL/dm_t (h_t = W_p m_t)
       output_backward(fast, n, w_co, dzo, dc_out, dc, dm, a, buffers[0][t]);
