@@ -1,5 +1,6 @@
 """The GPU-ready paths, checked on the CPU: the time loops read no value on the host (so a GPU
-never waits inside them), and the ``tf32`` setting leaves every CPU number unchanged."""
+never waits inside them), the ``tf32`` setting leaves every CPU number unchanged, and under
+autocast (bf16) only the recurrent matrix products are rounded: the cell state stays fp32."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import pytest
 import torch
 
 from reslstm.errors import ReslstmError
+from reslstm.models.fused import fused_recurrence
+from reslstm.models.padding import Padding
 from reslstm.runtime import set_tf32
 
 torch.set_num_threads(1)
@@ -54,3 +57,52 @@ def test_tf32_changes_only_cuda_settings(lstm_stack):
 def test_tf32_takes_only_true_or_false():
     with pytest.raises(ReslstmError, match="tf32 must be true or false, got 'maybe'"):
         set_tf32("maybe")
+
+
+def _recurrence(stack, bf16: bool, zero_w_hh: bool = False) -> list[torch.Tensor]:
+    """h, c of the top layer's fused recurrence from fixed fp32 inputs (``pre``, ``aux``, a
+    padded batch), then the gradients of a weighted sum of h and c with respect to them; under
+    CPU autocast (bf16) when ``bf16``."""
+    stack.zero_grad(set_to_none=True)
+    layer = stack.layers[-1]
+    (cell,) = layer.cells
+    kind = layer.kernel.kind
+    if zero_w_hh:
+        with torch.no_grad():
+            cell.weight_hh.zero_()
+    gen = torch.Generator().manual_seed(1)
+    steps, batch = 9, 3
+    pre = torch.randn(steps, batch, cell.pre_gates, generator=gen).requires_grad_(True)
+    aux_size = cell.cell_size if kind == "highway" else cell.proj_size
+    aux = torch.randn(steps, batch, aux_size, generator=gen) if kind != "plain" else None
+    inputs = [pre] if aux is None else [pre, aux.requires_grad_(True)]
+    pad = Padding.from_lengths(torch.tensor([9, 6, 4]), steps, pre.device)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        h, c = fused_recurrence(cell, layer.kernel, pre, aux, pad, reverse=False)
+    assert h.dtype == c.dtype == torch.float32
+    (h * torch.randn(h.shape, generator=gen)).sum().add((c * c).sum()).backward()
+    weights = layer.kernel.weights(cell)
+    return [h.detach(), c.detach(), *(x.grad for x in inputs), *(w.grad for w in weights)]
+
+
+def _close(ours: torch.Tensor, ref: torch.Tensor, rel: float) -> bool:
+    return bool((ours - ref).abs().max() <= rel * ref.abs().max())
+
+
+@pytest.mark.parametrize("cell", ["plain_only", "highway", "residual", "residual_full"])
+def test_autocast_rounds_the_recurrent_products_and_keeps_the_cell_state_fp32(cell, lstm_stack):
+    """With W_h = 0 no product feeds the cell state: under bf16 autocast c_t is bitwise the
+    fp32 one while h_t (a product, W_p m_t or o_t ⊙ (W_p r_t + W_h x_t)) is rounded. With W_h
+    trained-like (random), outputs and every gradient stay within bf16's rounding of fp32."""
+    kind = "plain" if cell == "plain_only" else cell.removesuffix("_full")
+    peephole = "full" if cell == "residual_full" else "none"
+    torch.manual_seed(0)
+    stack = lstm_stack(kind, 2, 8, 6, 4, residual_output_peephole=peephole)
+    fp32, bf16 = _recurrence(stack, False), _recurrence(stack, True)
+    assert not torch.equal(fp32[0], bf16[0])  # the products are rounded
+    for ours, ref in zip(bf16, fp32, strict=True):
+        assert _close(ours, ref, rel=3e-2)
+    h32, c32, *_ = _recurrence(stack, False, zero_w_hh=True)
+    h16, c16, *_ = _recurrence(stack, True, zero_w_hh=True)
+    assert torch.equal(c16, c32)
+    assert not torch.equal(h16, h32) and _close(h16, h32, rel=1e-2)

@@ -128,6 +128,8 @@ class Kernel:
         self.weight_proj = cell.weight_proj.detach()
         self.peephole = None if cell.peephole is None else cell.peephole.detach()
         self.extra: Tensor | None = None
+        # the recurrent products' dtype where it is lower than the loop's (autocast), else None
+        self.product_dtype: torch.dtype | None = None
 
     @staticmethod
     def weights(cell: Any) -> list[Tensor]:
@@ -242,6 +244,7 @@ class FusedRecurrence(torch.autograd.Function):
         hs, cs, acts, *buffers = loops().forward_loop(
             kernel.kind, pre, aux, h0, c0, kernel.weight_hh, kernel.weight_proj,
             kernel.peephole, kernel.extra, pad.mask, pad.min_len, reverse, _cpu_fma(),
+            kernel.product_dtype,
         )  # fmt: skip
         kernel.keep(acts, buffers, aux)
         ctx.kernel, ctx.pad, ctx.reverse = kernel, pad, reverse
@@ -258,7 +261,7 @@ class FusedRecurrence(torch.autograd.Function):
         dpre, dh, dh0, dc0, *daux = loops().backward_loop(
             kernel.kind, dhs, dcs, kernel.acts, kernel.buffers, c_prev, kernel.weight_hh,
             kernel.weight_proj, kernel.peephole, kernel.extra, pad.mask, pad.min_len, reverse,
-            kernel.pre_gates, kernel.aux, _cpu_fma(),
+            kernel.pre_gates, kernel.aux, _cpu_fma(), kernel.product_dtype,
         )  # fmt: skip
         seq = Sequences(h_prev, c_prev, cs, dpre, dh, daux[0] if daux else None)
         return (None, None, None, dpre, seq.daux, dh0, dc0, *kernel.weight_grads(seq))
@@ -276,15 +279,20 @@ def fused_recurrence(
     """Drop-in replacement for :func:`.recurrent.loop_recurrence` with the fused backward of
     ``kernel_cls`` (the cell type's :class:`Kernel`, models/registry.py).
 
-    Under autocast the recurrence runs in the parameters' dtype (its buffers are preallocated).
+    Under autocast (bf16 on a GPU) only the recurrent matrix products run in autocast's dtype:
+    their operands are rounded to it, and gates, the cell state c_t and h_t stay in the
+    parameters' dtype (fp32). The weight gradients after the loop are computed in fp32 too.
     """
     weights = kernel_cls.weights(cell)
+    kernel = kernel_cls(cell)
     h0, c0 = initial_state(cell, pre, state)
     device = pre.device.type
     if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
         dtype = weights[0].dtype
+        low = torch.get_autocast_dtype(device)
+        kernel.product_dtype = None if low == dtype else low
         with torch.autocast(device, enabled=False):
             pre, aux = pre.to(dtype), None if aux is None else aux.to(dtype)
             h0, c0 = h0.to(dtype), c0.to(dtype)
-            return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, h0, c0, *weights)
-    return FusedRecurrence.apply(kernel_cls(cell), pad, reverse, pre, aux, h0, c0, *weights)
+            return FusedRecurrence.apply(kernel, pad, reverse, pre, aux, h0, c0, *weights)
+    return FusedRecurrence.apply(kernel, pad, reverse, pre, aux, h0, c0, *weights)

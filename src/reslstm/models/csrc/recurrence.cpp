@@ -367,6 +367,37 @@ std::vector<int64_t> steps_in_order(int64_t steps, bool reverse) {
   return order;
 }
 
+// The loop's matrix products x·W. ``low`` unset: in the loop's dtype (out= and in-place forms).
+// ``low`` set (autocast's bf16 or fp16, for a GPU): x and W rounded to ``low`` and the product
+// rounded to it (accumulated in fp32 by cuBLAS and oneDNN), then added to or written into the
+// fp32 buffers, so gates, the cell state c_t and h_t stay fp32; only the products are low.
+struct Products {
+  std::optional<at::ScalarType> low;
+
+  // W as the products read it (converted once per sequence).
+  Tensor weight(const Tensor& w) const { return low ? w.to(*low) : w; }
+  // out += x·w
+  void add(Tensor& out, const Tensor& x, const Tensor& w) const {
+    if (low) {
+      out.add_(at::mm(x.to(*low), w));
+    } else {
+      out.addmm_(x, w);
+    }
+  }
+  // out = x·w
+  void set(Tensor& out, const Tensor& x, const Tensor& w) const {
+    if (low) {
+      out.copy_(at::mm(x.to(*low), w));
+    } else {
+      at::mm_out(out, x, w);
+    }
+  }
+  // x·w, a new tensor in x's dtype
+  Tensor mm(const Tensor& x, const Tensor& w) const {
+    return low ? at::mm(x.to(*low), w).to(x.scalar_type()) : x.mm(w);
+  }
+};
+
 // The forward loop from (h0, c0). Returns [hs, cs, acts, *buffers]: plain [tanh c], highway
 // [tanh c, d], residual [r, u] (u_t = m_t + W_h x_t), all [T, B, *], kept for the backward.
 std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
@@ -375,8 +406,10 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
                                  const Tensor& weight_proj,
                                  const std::optional<Tensor>& peephole,
                                  const std::optional<Tensor>& extra, const Tensor& mask,
-                                 int64_t min_len, bool reverse, bool cpu_fma) {
+                                 int64_t min_len, bool reverse, bool cpu_fma,
+                                 std::optional<at::ScalarType> product_dtype) {
   const Cell cell = parse_cell(kind);
+  const Products products{product_dtype};
   const Weights w{weight_hh, contiguous(peephole), contiguous(extra)};
   const Tensor pre = pre_in.contiguous();
   const std::optional<Tensor> aux = contiguous(aux_in);
@@ -396,13 +429,15 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
                     : Tensor();
   Tensor m = pre.new_empty({batch, n});  // m_t = o_t ⊙ tanh c_t (plain, highway)
   Tensor h = h0, c = c0.contiguous(), none;
-  const Tensor w_hh_t = weight_hh.t(), w_proj_t = weight_proj.t();
-  const Tensor weight_co_t = cell == Cell::residual && w.extra ? w.extra->t() : none;  // W_co
+  const Tensor w_hh_t = products.weight(weight_hh.t());
+  const Tensor w_proj_t = products.weight(weight_proj.t());
+  const Tensor weight_co_t =
+      cell == Cell::residual && w.extra ? products.weight(w.extra->t()) : none;  // W_co
   for (int64_t t : steps_in_order(steps, reverse)) {
     Tensor a = acts[t], h_out = hs[t], c_out = cs[t], b1 = buf1[t];
     Tensor d = cell == Cell::highway ? buf2[t] : none;
     const Tensor lower = cell == Cell::highway ? (*aux)[t] : none;
-    a.addmm_(h, w_hh_t);  // W_x x + b + W_h h_(t-1)
+    products.add(a, h, w_hh_t);  // W_x x + b + W_h h_(t-1)
     peepholes_in(fast, n, w, a, c, d.defined() ? pre[t].slice(1, rec) : none, d);
     a.slice(1, 0, 2 * n).sigmoid_();   // i_t, f_t = σ(...)
     a.slice(1, 2 * n, 3 * n).tanh_();  // g_t = tanh(...)
@@ -410,17 +445,17 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
     cell_update(fast, n, w_co, c_out, a, c, d, lower);  // c_t (highway: + d_t ⊙ c_t^(l-1))
     Tensor o = a.slice(1, 3 * n);
     if (cell == Cell::residual) {
-      if (weight_co_t.defined()) o.addmm_(c_out, weight_co_t);  // o_t: + W_co c_t
+      if (weight_co_t.defined()) products.add(o, c_out, weight_co_t);  // o_t: + W_co c_t
       o.sigmoid_();                                             // o_t
       Tensor r = at::tanh_out(b1, c_out);                       // r_t = tanh(c_t)
       Tensor u = buf2[t];
-      u.addmm_(r, w_proj_t);       // u_t = m_t + W_h x_t
+      products.add(u, r, w_proj_t);  // u_t = m_t + W_h x_t
       product(fast, h_out, o, u);  // h_t = o_t ⊙ (m_t + W_h x_t)
     } else {
       o.sigmoid_();  // o_t
       Tensor tc = at::tanh_out(b1, c_out);
       product(fast, m, o, tc);         // m_t = o_t ⊙ tanh c_t
-      at::mm_out(h_out, m, w_proj_t);  // h_t = W_p m_t
+      products.set(h_out, m, w_proj_t);  // h_t = W_p m_t
     }
     if (t >= min_len) {  // some sequences have ended: freeze their state
       const Tensor keep = mask[t];
@@ -445,8 +480,10 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
                                   const std::optional<Tensor>& peephole,
                                   const std::optional<Tensor>& extra, const Tensor& mask,
                                   int64_t min_len, bool reverse, int64_t pre_gates,
-                                  const std::optional<Tensor>& aux_in, bool cpu_fma) {
+                                  const std::optional<Tensor>& aux_in, bool cpu_fma,
+                                  std::optional<at::ScalarType> product_dtype) {
   const Cell cell = parse_cell(kind);
+  const Products products{product_dtype};
   const Weights w{weight_hh, contiguous(peephole), contiguous(extra)};
   const std::optional<Tensor> dhs = contiguous(dhs_in), dcs = contiguous(dcs_in);
   const std::optional<Tensor> aux = contiguous(aux_in);
@@ -457,12 +494,14 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
   const int64_t steps = acts.size(0), batch = acts.size(1), n = c_prev.size(2);
   const int64_t rec = weight_hh.size(0), proj = weight_proj.size(0);
   const std::optional<Tensor> w_co = output_peephole(cell, w);
+  const Tensor w_hh = products.weight(weight_hh), w_proj = products.weight(weight_proj), none;
+  const Tensor weight_co = cell == Cell::residual && w.extra ? products.weight(*w.extra) : none;
   Tensor dpre = acts.new_empty({steps, batch, pre_gates});
   Tensor dh_seq = acts.new_empty({steps, batch, proj});
   Tensor daux = aux ? acts.new_empty(aux->sizes()) : Tensor();
   const Tensor keep_all = mask.to(acts.scalar_type());  // 1 on real frames, 0 on padding
   Tensor dh_rec = acts.new_zeros({batch, proj}), dc = acts.new_zeros({batch, n});
-  Tensor dm = acts.new_empty({batch, n}), dc_out = acts.new_empty({batch, n}), none;
+  Tensor dm = acts.new_empty({batch, n}), dc_out = acts.new_empty({batch, n});
   for (int64_t t : steps_in_order(steps, !reverse)) {
     Tensor dh = dh_seq[t], dz = dpre[t], dzo = dz.slice(1, 3 * n, rec);
     const Tensor a = acts[t];
@@ -485,11 +524,11 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
     if (cell == Cell::residual) {
       Tensor du = daux[t];
       residual_output_backward(fast, n, dzo, du, dh, buffers[1][t], a);  // dz_o, dL/dm_t
-      at::mm_out(dm, du, weight_proj);                     // dL/dr_t (m_t = W_p r_t)
+      products.set(dm, du, w_proj);                        // dL/dr_t (m_t = W_p r_t)
       tanh_backward(fast, dc_out, dc, dm, buffers[0][t]);  // + dr ⊙ tanh'(c)
-      if (w.extra) dc_out.addmm_(dzo, *w.extra);           // o_t: + W_co c_t
+      if (weight_co.defined()) products.add(dc_out, dzo, weight_co);  // o_t: + W_co c_t
     } else {
-      at::mm_out(dm, dh, weight_proj);  // dL/dm_t (h_t = W_p m_t)
+      products.set(dm, dh, w_proj);  // dL/dm_t (h_t = W_p m_t)
       output_backward(fast, n, w_co, dzo, dc_out, dc, dm, a, buffers[0][t]);
     }
     Tensor dc_prev = acts.new_empty({batch, n});
@@ -497,7 +536,7 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
                     cell == Cell::highway ? buffers[1][t] : none,
                     cell == Cell::highway ? (*aux)[t] : none);
     dc = dc_prev;
-    dh_rec = dz.slice(1, 0, rec).mm(weight_hh);  // through W_h h_(t-1)
+    dh_rec = products.mm(dz.slice(1, 0, rec), w_hh);  // through W_h h_(t-1)
     if (masked) {
       dh_rec.add_(dh_keep);
       dc = dc + dc_keep;
@@ -514,12 +553,13 @@ TORCH_LIBRARY(reslstm, m) {
   m.def(
       "forward_loop(str kind, Tensor pre, Tensor? aux, Tensor h0, Tensor c0, Tensor weight_hh, "
       "Tensor weight_proj, Tensor? peephole, Tensor? extra, Tensor mask, int min_len, "
-      "bool reverse, bool cpu_fma) -> Tensor[]",
+      "bool reverse, bool cpu_fma, ScalarType? product_dtype) -> Tensor[]",
       &forward_loop);
   m.def(
       "backward_loop(str kind, Tensor? dhs, Tensor? dcs, Tensor acts, Tensor[] buffers, "
       "Tensor c_prev, Tensor weight_hh, "
       "Tensor weight_proj, Tensor? peephole, Tensor? extra, Tensor mask, int min_len, "
-      "bool reverse, int pre_gates, Tensor? aux, bool cpu_fma) -> Tensor[]",
+      "bool reverse, int pre_gates, Tensor? aux, bool cpu_fma, ScalarType? product_dtype) "
+      "-> Tensor[]",
       &backward_loop);
 }
