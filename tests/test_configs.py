@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from omegaconf import OmegaConf
 from reslstm.cli.check import check_overrides
 from reslstm.cli.compose import compose_config
 from reslstm.layout import CONFIG_DIR, parse_run_name
+from reslstm.train.config import TrainConfig
 
 GROUPS = ["data", "features", "lang", "model", "model/size", "train", "decode", "score"]
 GROUPS += ["experiment"]
@@ -62,6 +64,31 @@ def test_bad_override_is_one_line(override: str) -> None:
     message = check_overrides([override])
     assert message is not None and "\n" not in message
     assert override.split("=")[0].split(".")[-1] in message or "no_such_corpus" in message
+
+
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        ("train.max_duration=abc", "could not be converted to Float"),
+        ("train.max_epochs=2.5", "could not be converted to Integer"),
+        ("train.spec_augment=maybe", "is not a valid bool"),
+        ("train.keep_features_mb=true", "could not be converted to Float"),
+        ("train.lr=null", "is not Optional"),
+    ],
+)
+def test_train_values_are_type_checked_in_one_line(override: str, why: str) -> None:
+    message = check_overrides([override])
+    assert message is not None and "\n" not in message
+    assert why in message and f"full_key: {override.split('=')[0]}" in message
+
+
+def test_the_train_schema_types_every_key_of_the_train_group() -> None:
+    """conf/train/default.yaml and :class:`TrainConfig` name the same keys; ints stay ints."""
+    train = compose_config([]).train
+    assert set(train) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert not OmegaConf.missing_keys(train)
+    assert _compose(["train.max_duration=45"]).train.max_duration == 45.0
+    assert isinstance(_compose(["train.max_epochs=7"]).train.max_epochs, int)
 
 
 def test_unusable_model_config_is_one_line() -> None:

@@ -151,14 +151,32 @@ def test_pooled_condition_without_manifests_at_stage_3(tiny_prepared: Path, tmp_
     assert not (tmp_path / "exp" / "mini_tiny_sdm+ihm").exists()
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "true"])
-def test_bad_kept_features_budget_at_stage_3(
-    value: str, tiny_prepared: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        ("train.keep_features_mb=abc", "could not be converted to Float"),
+        ("train.max_duration=abc", "could not be converted to Float"),
+        ("train.max_epochs=2.5", "could not be converted to Integer"),
+        ("train.amp=maybe", "is not a valid bool"),
+    ],
+)
+def test_train_value_of_the_wrong_type_at_stage_3(
+    override: str, why: str, tiny_prepared: Path, tmp_path: Path
 ) -> None:
-    """``train.keep_features_mb`` that is not a number of MB >= 0: one line, and nothing written
-    but Hydra's own log."""
+    """A ``train`` value of the wrong type (src/reslstm/train/config.py) stops the stage while
+    Hydra composes the config: the key and the reason, no traceback, nothing written."""
     exp = tmp_path / "exp"
-    out = run_stage("train", *tiny_training(tiny_prepared, exp, f"train.keep_features_mb={value}"))
+    out = run_stage("train", *tiny_training(tiny_prepared, exp, override))
+    assert out.returncode == 1
+    assert why in out.stdout and f"full_key: {override.split('=')[0]}" in out.stdout
+    assert "Traceback" not in out.stdout
+    assert not exp.exists()
+
+
+def test_negative_kept_features_budget_at_stage_3(tiny_prepared: Path, tmp_path: Path) -> None:
+    """``train.keep_features_mb`` below 0: one line, and nothing written but Hydra's own log."""
+    exp = tmp_path / "exp"
+    out = run_stage("train", *tiny_training(tiny_prepared, exp, "train.keep_features_mb=-1"))
     assert out.returncode == 2
     (line,) = error_lines(out)
     assert "train.keep_features_mb must be a number of MB, at least 0" in line

@@ -28,6 +28,10 @@ def check_overrides(overrides: list[str]) -> str | None:
     except (HydraException, OmegaConfBaseException, ValueError) as e:
         first = " ".join(str(e).split("\n")[0].split())
         detail = [ln.strip() for ln in str(e).split("\n")[1:] if ln.strip()]
+        if isinstance(e.__cause__, OmegaConfBaseException):  # why Hydra's merge failed
+            reason, *cause_detail = [ln.strip() for ln in str(e.__cause__).split("\n")]
+            first = f"{first}: {reason}"
+            detail += cause_detail
         hint = next(
             (d for d in detail if d.startswith(("Key ", "To append", "Available", "full_key"))), ""
         )

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import hydra
 from omegaconf import DictConfig
 
+from reslstm.cli.compose import register_config
 from reslstm.errors import ReslstmError
-from reslstm.layout import CONFIG_DIR, register_resolvers
+from reslstm.layout import CONFIG_DIR
 from reslstm.runtime import set_tf32, set_threads
 
 
@@ -19,7 +20,7 @@ def stage_entry(fn: Callable[[DictConfig], object]) -> Callable[[], None]:
 
     User-fixable errors (:class:`ReslstmError`) become one ``error: …`` line and exit status 2.
     """
-    register_resolvers()
+    register_config()
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
     @functools.wraps(fn)

@@ -122,10 +122,10 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
 
 
 def kept_features_mb(train_cfg: DictConfig) -> float:
-    """``train.keep_features_mb``, checked (a number of MB, at least 0); 0 with DataLoader
-    workers, which are new processes each epoch, so what they would keep is lost."""
+    """``train.keep_features_mb``, checked (at least 0; its type is the schema's); 0 with
+    DataLoader workers, which are new processes each epoch, so what they would keep is lost."""
     value = train_cfg.keep_features_mb
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if value < 0:
         raise ReslstmError(
             f"train.keep_features_mb must be a number of MB, at least 0 (0: off), got {value!r}"
         )
