@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from reslstm.cli.check import check_overrides
 from reslstm.cli.compose import compose_config
 from reslstm.layout import CONFIG_DIR, parse_run_name
-from reslstm.train.config import TrainConfig
+from reslstm.schemas import SCHEMAS
 
 GROUPS = ["data", "features", "lang", "model", "model/size", "train", "decode", "score"]
 GROUPS += ["experiment"]
@@ -74,21 +74,29 @@ def test_bad_override_is_one_line(override: str) -> None:
         ("train.spec_augment=maybe", "is not a valid bool"),
         ("train.keep_features_mb=true", "could not be converted to Float"),
         ("train.lr=null", "is not Optional"),
+        ("decode.beam_size=wide", "could not be converted to Integer"),
+        ("decode.splits=dev", "Invalid value assigned: str is not a ListConfig"),
+        ("score.confidence=high", "could not be converted to Float"),
     ],
 )
-def test_train_values_are_type_checked_in_one_line(override: str, why: str) -> None:
+def test_typed_values_are_checked_in_one_line(override: str, why: str) -> None:
     message = check_overrides([override])
     assert message is not None and "\n" not in message
     assert why in message and f"full_key: {override.split('=')[0]}" in message
 
 
-def test_the_train_schema_types_every_key_of_the_train_group() -> None:
-    """conf/train/default.yaml and :class:`TrainConfig` name the same keys; ints stay ints."""
-    train = compose_config([]).train
-    assert set(train) == {f.name for f in dataclasses.fields(TrainConfig)}
-    assert not OmegaConf.missing_keys(train)
-    assert _compose(["train.max_duration=45"]).train.max_duration == 45.0
-    assert isinstance(_compose(["train.max_epochs=7"]).train.max_epochs, int)
+@pytest.mark.parametrize("group", sorted(SCHEMAS))
+def test_each_schema_types_every_key_of_its_group(group: str) -> None:
+    """conf/<group>/default.yaml and its schema name the same keys, and none is left unset."""
+    values = compose_config([])[group]
+    assert set(values) == {f.name for f in dataclasses.fields(SCHEMAS[group])}
+    assert not OmegaConf.missing_keys(values)
+
+
+def test_typed_values_are_converted() -> None:
+    cfg = _compose(["train.max_duration=45", "train.max_epochs=7", "decode.splits=[dev]"])
+    assert cfg.train.max_duration == 45.0 and isinstance(cfg.train.max_epochs, int)
+    assert list(cfg.decode.splits) == ["dev"]
 
 
 def test_unusable_model_config_is_one_line() -> None:

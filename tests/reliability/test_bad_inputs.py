@@ -163,7 +163,7 @@ def test_pooled_condition_without_manifests_at_stage_3(tiny_prepared: Path, tmp_
 def test_train_value_of_the_wrong_type_at_stage_3(
     override: str, why: str, tiny_prepared: Path, tmp_path: Path
 ) -> None:
-    """A ``train`` value of the wrong type (src/reslstm/train/config.py) stops the stage while
+    """A ``train`` value of the wrong type (src/reslstm/schemas.py) stops the stage while
     Hydra composes the config: the key and the reason, no traceback, nothing written."""
     exp = tmp_path / "exp"
     out = run_stage("train", *tiny_training(tiny_prepared, exp, override))

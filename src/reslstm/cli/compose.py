@@ -7,14 +7,15 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig
 
 from reslstm.layout import CONFIG_DIR, register_resolvers
-from reslstm.train.config import TrainConfig
+from reslstm.schemas import SCHEMAS
 
 
 def register_config() -> None:
     """What composing conf/ needs first: OmegaConf's resolvers and the typed schemas that
-    group files list first in their defaults (``/schema/train``: :class:`TrainConfig`)."""
+    group files list first in their defaults (``/schema/<group>``, :mod:`reslstm.schemas`)."""
     register_resolvers()
-    ConfigStore.instance().store(group="schema", name="train", node=TrainConfig)
+    for group, schema in SCHEMAS.items():
+        ConfigStore.instance().store(group="schema", name=group, node=schema)
 
 
 def compose_config(overrides: list[str]) -> DictConfig:

@@ -41,7 +41,7 @@ class BootstrapConfig:
         if self.samples < 1:
             raise ReslstmError(f"score.bootstrap_samples must be >= 1, got {self.samples}")
         if not 0 < self.confidence < 100:
-            raise ReslstmError(f"score.confidence must be in (0, 100) %, got {self.confidence}")
+            raise ReslstmError(f"score.confidence must be in (0, 100) %, got {self.confidence:g}")
 
 
 DEFAULT_BOOTSTRAP = BootstrapConfig()
