@@ -7,6 +7,10 @@
 // The backward blocks also form the chain-rule factors known from the forward (σ', tanh' and
 // the products they are multiplied with) from the kept activations, step by step.
 // Whole-sequence work (buffers' shapes, every weight gradient) stays in fused.py.
+// Both loops run below autograd (``at::AutoDispatchBelowADInplaceOrView``): fused.py's
+// autograd.Function calls them and owns the graph, and they write only buffers they allocate
+// themselves, so their ATen calls skip the dispatcher's autograd and view-tracking layers
+// (the same kernels, so the same numbers, with less work per call).
 // Equations: paper.md (Kim, El-Khamy & Lee 2017), the same names as in cells.py.
 //
 // Layout: time-major [T, B, *]; gate rows i, f, g, o (then the highway depth gate d);
@@ -20,6 +24,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -48,13 +53,13 @@ struct Weights {
 // vectorised addcmul computes it; so the two are bitwise equal (tests/models/test_loops.py).
 // σ and tanh are always ATen's.
 
-// Row b, column j of a [B, *] tensor whose rows are contiguous.
+// The rows of a [B, *] tensor whose rows are contiguous: row(b) points at row b's first element.
 template <typename T>
 struct Rows {
   T* p;
   int64_t stride;
   explicit Rows(const Tensor& x) : p(x.data_ptr<T>()), stride(x.stride(0)) {}
-  T& operator()(int64_t b, int64_t j) const { return p[b * stride + j]; }
+  T* row(int64_t b) const { return p + b * stride; }
 };
 
 template <typename T>
@@ -86,38 +91,94 @@ inline T dtanh(T y) {
   return T(1) - y * y;
 }
 
+// Each block runs row by row. A row's inner loop has no branch (the options are template
+// arguments) and its pointers are declared not to overlap (``restrict``; each is a different
+// tensor or a different column range of one row), so the compiler vectorises it. Vector lanes
+// compute every element with the same operations in the same order as scalar code (products,
+// differences and fused multiply-adds are each rounded once, contraction is off), so the
+// numbers are those of the scalar loops.
+#define RESTRICT __restrict__
+
+// Calls f(std::bool_constant<x>{}, std::bool_constant<y>{}): two runtime options as template
+// arguments.
+template <typename F>
+void with_options(bool x, bool y, F f) {
+  if (x) {
+    if (y) f(std::true_type{}, std::true_type{});
+    else f(std::true_type{}, std::false_type{});
+  } else {
+    if (y) f(std::false_type{}, std::true_type{});
+    else f(std::false_type{}, std::false_type{});
+  }
+}
+
+template <typename T, bool kPeep, bool kDepth>
+void peepholes_row(int64_t n, T* RESTRICT ai, T* RESTRICT af, const T* RESTRICT c,
+                   const T* RESTRICT wci, const T* RESTRICT wcf, T* RESTRICT d,
+                   const T* RESTRICT pre_d, const T* RESTRICT wcd) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T cj = c[j];
+    if constexpr (kPeep) {
+      ai[j] = addcmul(ai[j], wci[j], cj);
+      af[j] = addcmul(af[j], wcf[j], cj);
+    }
+    if constexpr (kDepth) d[j] = addcmul(pre_d[j], wcd[j], cj);
+  }
+}
+
 template <typename T>
 void peepholes_in(int64_t batch, int64_t n, Rows<T> a, Rows<T> c, const T* wc, Rows<T> d,
                   Rows<T> pre_d, const T* wcd) {
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t j = 0; j < n; ++j) {
-      const T cj = c(b, j);
-      if (wc) {
-        a(b, j) = addcmul(a(b, j), wc[j], cj);
-        a(b, n + j) = addcmul(a(b, n + j), wc[n + j], cj);
-      }
-      if (wcd) d(b, j) = addcmul(pre_d(b, j), wcd[j], cj);
+  with_options(wc != nullptr, wcd != nullptr, [&](auto peep, auto depth) {
+    for (int64_t b = 0; b < batch; ++b) {
+      T* ab = a.row(b);
+      peepholes_row<T, decltype(peep)::value, decltype(depth)::value>(n, ab, ab + n, c.row(b), wc, wc ? wc + n : nullptr,
+                                    d.row(b), pre_d.row(b), wcd);
     }
+  });
+}
+
+template <typename T, bool kCarry, bool kOutPeep>
+void cell_update_row(int64_t n, T* RESTRICT c_out, T* RESTRICT ao, const T* RESTRICT ai,
+                     const T* RESTRICT af, const T* RESTRICT ag, const T* RESTRICT c,
+                     const T* RESTRICT d, const T* RESTRICT lower, const T* RESTRICT wco) {
+  for (int64_t j = 0; j < n; ++j) {
+    T ct = addcmul(af[j] * c[j], ai[j], ag[j]);                  // f c + i g
+    if constexpr (kCarry) ct = addcmul(ct, d[j], lower[j]);      // + d c^(l-1)
+    c_out[j] = ct;
+    if constexpr (kOutPeep) ao[j] = addcmul(ao[j], wco[j], ct);  // o += w_co c
   }
 }
 
 template <typename T>
 void cell_update(int64_t batch, int64_t n, Rows<T> c_out, Rows<T> a, Rows<T> c, Rows<T> d,
                  Rows<T> lower, bool carry, const T* wco) {
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t j = 0; j < n; ++j) {
-      T ct = addcmul(a(b, n + j) * c(b, j), a(b, j), a(b, 2 * n + j));  // f c + i g
-      if (carry) ct = addcmul(ct, d(b, j), lower(b, j));                 // + d c^(l-1)
-      c_out(b, j) = ct;
-      if (wco) a(b, 3 * n + j) = addcmul(a(b, 3 * n + j), wco[j], ct);  // o += w_co c
+  with_options(carry, wco != nullptr, [&](auto carry_on, auto out_peep) {
+    for (int64_t b = 0; b < batch; ++b) {
+      T* ab = a.row(b);
+      cell_update_row<T, decltype(carry_on)::value, decltype(out_peep)::value>(n, c_out.row(b), ab + 3 * n, ab, ab + n,
+                                             ab + 2 * n, c.row(b), d.row(b), lower.row(b), wco);
     }
-  }
+  });
+}
+
+template <typename T>
+void product_row(int64_t n, T* RESTRICT out, const T* RESTRICT x, const T* RESTRICT y) {
+  for (int64_t j = 0; j < n; ++j) out[j] = x[j] * y[j];
 }
 
 template <typename T>
 void product(int64_t batch, int64_t n, Rows<T> out, Rows<T> x, Rows<T> y) {
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t j = 0; j < n; ++j) out(b, j) = x(b, j) * y(b, j);
+  for (int64_t b = 0; b < batch; ++b) product_row<T>(n, out.row(b), x.row(b), y.row(b));
+}
+
+template <typename T>
+void residual_output_row(int64_t width, T* RESTRICT dzo, T* RESTRICT du, const T* RESTRICT dh,
+                         const T* RESTRICT u, const T* RESTRICT o) {
+  for (int64_t j = 0; j < width; ++j) {
+    dzo[j] = dh[j] * (u[j] * dsigmoid(o[j]));
+    du[j] = dh[j] * o[j];
+  }
 }
 
 // o_t is the gate row after i, f, g (3n columns), as wide as h_t (``width``).
@@ -125,33 +186,72 @@ template <typename T>
 void residual_output_backward(int64_t batch, int64_t n, int64_t width, Rows<T> dzo, Rows<T> du,
                               Rows<T> dh, Rows<T> u, Rows<T> a) {
   for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t j = 0; j < width; ++j) {
-      const T o = a(b, 3 * n + j);
-      dzo(b, j) = dh(b, j) * (u(b, j) * dsigmoid(o));
-      du(b, j) = dh(b, j) * o;
-    }
+    residual_output_row<T>(width, dzo.row(b), du.row(b), dh.row(b), u.row(b),
+                           a.row(b) + 3 * n);
   }
+}
+
+template <typename T>
+void tanh_backward_row(int64_t n, T* RESTRICT dc_out, const T* RESTRICT dc,
+                       const T* RESTRICT dr, const T* RESTRICT r) {
+  for (int64_t j = 0; j < n; ++j) dc_out[j] = addcmul(dc[j], dr[j], dtanh(r[j]));
 }
 
 template <typename T>
 void tanh_backward(int64_t batch, int64_t n, Rows<T> dc_out, Rows<T> dc, Rows<T> dr,
                    Rows<T> r) {
   for (int64_t b = 0; b < batch; ++b)
-    for (int64_t j = 0; j < n; ++j) dc_out(b, j) = addcmul(dc(b, j), dr(b, j), dtanh(r(b, j)));
+    tanh_backward_row<T>(n, dc_out.row(b), dc.row(b), dr.row(b), r.row(b));
+}
+
+template <typename T, bool kOutPeep>
+void output_backward_row(int64_t n, T* RESTRICT dzo, T* RESTRICT dc_out, const T* RESTRICT dc,
+                         const T* RESTRICT dm, const T* RESTRICT ao,
+                         const T* RESTRICT tanh_c, const T* RESTRICT wco) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T o = ao[j], tc = tanh_c[j];
+    const T z = dm[j] * (tc * dsigmoid(o));
+    T g = addcmul(dc[j], dm[j], o * dtanh(tc));
+    if constexpr (kOutPeep) g = addcmul(g, z, wco[j]);
+    dzo[j] = z;
+    dc_out[j] = g;
+  }
 }
 
 template <typename T>
 void output_backward(int64_t batch, int64_t n, Rows<T> dzo, Rows<T> dc_out, Rows<T> dc,
                      Rows<T> dm, Rows<T> a, Rows<T> tanh_c, const T* wco) {
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t j = 0; j < n; ++j) {
-      const T o = a(b, 3 * n + j), tc = tanh_c(b, j);
-      const T z = dm(b, j) * (tc * dsigmoid(o));
-      T g = addcmul(dc(b, j), dm(b, j), o * dtanh(tc));
-      if (wco) g = addcmul(g, z, wco[j]);
-      dzo(b, j) = z;
-      dc_out(b, j) = g;
+  with_options(wco != nullptr, false, [&](auto out_peep, auto) {
+    for (int64_t b = 0; b < batch; ++b) {
+      output_backward_row<T, decltype(out_peep)::value>(n, dzo.row(b), dc_out.row(b), dc.row(b), dm.row(b),
+                                       a.row(b) + 3 * n, tanh_c.row(b), wco);
     }
+  });
+}
+
+template <typename T, bool kPeep, bool kDepth>
+void memory_row(int64_t n, T* RESTRICT dzi, T* RESTRICT dzf, T* RESTRICT dzg, T* RESTRICT dzd,
+                T* RESTRICT dc_prev, const T* RESTRICT dc, const T* RESTRICT ai,
+                const T* RESTRICT af, const T* RESTRICT ag, const T* RESTRICT c_prev,
+                const T* RESTRICT wci, const T* RESTRICT wcf, T* RESTRICT daux,
+                const T* RESTRICT d, const T* RESTRICT lower, const T* RESTRICT wcd) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T g = dc[j];
+    const T i = ai[j], f = af[j], gg = ag[j];
+    const T zi = g * (gg * dsigmoid(i)), zf = g * (c_prev[j] * dsigmoid(f));
+    dzi[j] = zi;
+    dzf[j] = zf;
+    dzg[j] = g * (i * dtanh(gg));
+    T p = g * f;  // through f_t ⊙ c_(t-1)
+    if constexpr (kPeep) p = addcmul(addcmul(p, zi, wci[j]), zf, wcf[j]);  // w_ci, w_cf
+    if constexpr (kDepth) {  // c_t += d_t ⊙ c_t^(l-1)
+      const T dj = d[j];
+      daux[j] = g * dj;
+      const T zd = g * (lower[j] * dsigmoid(dj));
+      dzd[j] = zd;
+      p = addcmul(p, zd, wcd[j]);
+    }
+    dc_prev[j] = p;
   }
 }
 
@@ -159,26 +259,15 @@ template <typename T>
 void memory_backward(int64_t batch, int64_t n, int64_t rec, Rows<T> dz, Rows<T> dc_prev,
                      Rows<T> dc, Rows<T> a, Rows<T> c_prev, const T* wc, Rows<T> daux,
                      Rows<T> d, Rows<T> lower, const T* wcd) {
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t j = 0; j < n; ++j) {
-      const T g = dc(b, j);
-      const T i = a(b, j), f = a(b, n + j), gg = a(b, 2 * n + j);
-      const T zi = g * (gg * dsigmoid(i)), zf = g * (c_prev(b, j) * dsigmoid(f));
-      dz(b, j) = zi;
-      dz(b, n + j) = zf;
-      dz(b, 2 * n + j) = g * (i * dtanh(gg));
-      T p = g * f;  // through f_t ⊙ c_(t-1)
-      if (wc) p = addcmul(addcmul(p, zi, wc[j]), zf, wc[n + j]);  // through w_ci, w_cf
-      if (wcd) {  // c_t += d_t ⊙ c_t^(l-1)
-        const T dj = d(b, j);
-        daux(b, j) = g * dj;
-        const T zd = g * (lower(b, j) * dsigmoid(dj));
-        dz(b, rec + j) = zd;
-        p = addcmul(p, zd, wcd[j]);
-      }
-      dc_prev(b, j) = p;
+  with_options(wc != nullptr, wcd != nullptr, [&](auto peep, auto depth) {
+    for (int64_t b = 0; b < batch; ++b) {
+      T *dzb = dz.row(b), *ab = a.row(b);
+      memory_row<T, decltype(peep)::value, decltype(depth)::value>(n, dzb, dzb + n, dzb + 2 * n, dzb + rec, dc_prev.row(b),
+                                 dc.row(b), ab, ab + n, ab + 2 * n, c_prev.row(b), wc,
+                                 wc ? wc + n : nullptr, daux.row(b), d.row(b), lower.row(b),
+                                 wcd);
     }
-  }
+  });
 }
 
 }  // namespace kernels
@@ -408,6 +497,7 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
                                  const std::optional<Tensor>& extra, const Tensor& mask,
                                  int64_t min_len, bool reverse, bool cpu_fma,
                                  std::optional<at::ScalarType> product_dtype) {
+  const at::AutoDispatchBelowADInplaceOrView below_autograd;  // see the header
   const Cell cell = parse_cell(kind);
   const Products products{product_dtype};
   const Weights w{weight_hh, contiguous(peephole), contiguous(extra)};
@@ -482,6 +572,7 @@ std::vector<Tensor> backward_loop(const std::string& kind, const std::optional<T
                                   int64_t min_len, bool reverse, int64_t pre_gates,
                                   const std::optional<Tensor>& aux_in, bool cpu_fma,
                                   std::optional<at::ScalarType> product_dtype) {
+  const at::AutoDispatchBelowADInplaceOrView below_autograd;  // see the header
   const Cell cell = parse_cell(kind);
   const Products products{product_dtype};
   const Weights w{weight_hh, contiguous(peephole), contiguous(extra)};
