@@ -14,79 +14,75 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omegaconf import MISSING
-
-# the schema of each group, by the group's name in conf/
-SCHEMAS: dict[str, type] = {}
-
 
 @dataclass
 class TrainConfig:
     """The keys of ``train``; conf/train/default.yaml explains each."""
 
-    max_epochs: int = MISSING
-    dev_monitor_every: int = MISSING
-    max_halvings: int = MISSING
-    learning_cer: float = MISSING
-    plateau_patience: int = MISSING
-    max_duration: float = MISSING
-    num_buckets: int = MISSING
-    sortagrad_epochs: int = MISSING
-    num_workers: int = MISSING
-    keep_features_mb: float = MISSING
-    spec_augment: bool = MISSING
-    on_the_fly_features: bool = MISSING
-    optimizer: str = MISSING
-    lr: float = MISSING
-    momentum: float = MISSING
-    weight_decay: float = MISSING
-    scheduler: str = MISSING
-    warmup_steps: int = MISSING
-    newbob_factor: float = MISSING
-    newbob_threshold: float = MISSING
-    newbob_patience: int = MISSING
-    min_lr: float = MISSING
-    grad_clip: float = MISSING
-    amp: bool = MISSING
-    keep_last: int = MISSING
-    checkpoint_every_steps: int = MISSING
-    log_every_steps: int = MISSING
-    resume: str = MISSING
-    max_bad_batches: int = MISSING
-    interctc_every: int = MISSING
-    interctc_weight: float = MISSING
-    interctc_warmup: bool = MISSING
+    max_epochs: int
+    dev_monitor_every: int
+    max_halvings: int
+    learning_cer: float
+    plateau_patience: int
+    max_duration: float
+    num_buckets: int
+    sortagrad_epochs: int
+    num_workers: int
+    keep_features_mb: float
+    spec_augment: bool
+    on_the_fly_features: bool
+    optimizer: str
+    lr: float
+    momentum: float
+    weight_decay: float
+    scheduler: str
+    warmup_steps: int
+    newbob_factor: float
+    newbob_threshold: float
+    newbob_patience: int
+    min_lr: float
+    grad_clip: float
+    amp: bool
+    keep_last: int
+    checkpoint_every_steps: int
+    log_every_steps: int
+    resume: str
+    max_bad_batches: int
+    interctc_every: int
+    interctc_weight: float
+    interctc_warmup: bool
 
 
 @dataclass
 class DecodeConfig:
     """The keys of ``decode``; conf/decode/default.yaml explains each."""
 
-    methods: list[str] = MISSING
-    splits: list[str] = MISSING
-    checkpoint: str = MISSING
-    avg_last: int = MISSING
-    max_duration: float = MISSING
-    features: str = MISSING
-    beam_size: int = MISSING
-    beam_threshold: float = MISSING
-    lm_weight: float = MISSING
-    word_score: float = MISSING
-    nbest: int = MISSING
+    methods: list[str]
+    splits: list[str]
+    checkpoint: str
+    avg_last: int
+    max_duration: float
+    features: str
+    beam_size: int
+    beam_threshold: float
+    lm_weight: float
+    word_score: float
+    nbest: int
 
 
 @dataclass
 class ScoreConfig:
     """The keys of ``score``; conf/score/default.yaml explains each."""
 
-    methods: list[str] = MISSING
-    normalization: str = MISSING
-    primary: str = MISSING
-    asclite_overlap_limit: int = MISSING
-    meeteval_collar: float = MISSING
-    bootstrap_samples: int = MISSING
-    bootstrap_seed: int = MISSING
-    confidence: float = MISSING
+    methods: list[str]
+    normalization: str
+    primary: str
+    asclite_overlap_limit: int
+    meeteval_collar: float
+    bootstrap_samples: int
+    bootstrap_seed: int
+    confidence: float
 
 
-SCHEMAS.update(train=TrainConfig, decode=DecodeConfig, score=ScoreConfig)
+# the schema of each group, by the group's name in conf/
+SCHEMAS: dict[str, type] = {"train": TrainConfig, "decode": DecodeConfig, "score": ScoreConfig}
