@@ -92,8 +92,9 @@ def _close(ours: torch.Tensor, ref: torch.Tensor, rel: float) -> bool:
 @pytest.mark.parametrize("cell", ["plain_only", "highway", "residual", "residual_full"])
 def test_autocast_rounds_the_recurrent_products_and_keeps_the_cell_state_fp32(cell, lstm_stack):
     """With W_h = 0 no product feeds the cell state: under bf16 autocast c_t is bitwise the
-    fp32 one while h_t (a product, W_p m_t or o_t ⊙ (W_p r_t + W_h x_t)) is rounded. With W_h
-    trained-like (random), outputs and every gradient stay within bf16's rounding of fp32."""
+    fp32 one while h_t (a product, W_p m_t or o_t ⊙ (W_p r_t + W_h x_t)) and the backward's
+    products are rounded. With W_h random, outputs and every gradient stay within bf16's
+    rounding of fp32."""
     kind = "plain" if cell == "plain_only" else cell.removesuffix("_full")
     peephole = "full" if cell == "residual_full" else "none"
     torch.manual_seed(0)
@@ -102,7 +103,12 @@ def test_autocast_rounds_the_recurrent_products_and_keeps_the_cell_state_fp32(ce
     assert not torch.equal(fp32[0], bf16[0])  # the products are rounded
     for ours, ref in zip(bf16, fp32, strict=True):
         assert _close(ours, ref, rel=3e-2)
-    h32, c32, *_ = _recurrence(stack, False, zero_w_hh=True)
-    h16, c16, *_ = _recurrence(stack, True, zero_w_hh=True)
+    h32, c32, dpre32, *_ = _recurrence(stack, False, zero_w_hh=True)
+    h16, c16, dpre16, *_ = _recurrence(stack, True, zero_w_hh=True)
     assert torch.equal(c16, c32)
     assert not torch.equal(h16, h32) and _close(h16, h32, rel=1e-2)
+    # the gates i, f, g are fp32's too, so only the backward's own products (dL/dh_t W_p or
+    # dL/du_t W_p) can move their dL/dpre: rounded as well
+    ifg = slice(0, 3 * stack.layers[-1].cells[0].cell_size)
+    assert not torch.equal(dpre16[..., ifg], dpre32[..., ifg])
+    assert _close(dpre16, dpre32, rel=1e-2)

@@ -279,9 +279,10 @@ def fused_recurrence(
     """Drop-in replacement for :func:`.recurrent.loop_recurrence` with the fused backward of
     ``kernel_cls`` (the cell type's :class:`Kernel`, models/registry.py).
 
-    Under autocast (bf16 on a GPU) only the recurrent matrix products run in autocast's dtype:
-    their operands are rounded to it, and gates, the cell state c_t and h_t stay in the
-    parameters' dtype (fp32). The weight gradients after the loop are computed in fp32 too.
+    Under autocast (the trainer's bf16 on CUDA; CPU autocast alike) only the recurrent matrix
+    products run in autocast's dtype: their operands are rounded to it, and gates, the cell
+    state c_t and h_t stay in the parameters' dtype (fp32), as do the weight gradients after
+    the loop.
     """
     weights = kernel_cls.weights(cell)
     kernel = kernel_cls(cell)

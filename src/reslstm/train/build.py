@@ -127,7 +127,7 @@ def kept_features_mb(train_cfg: DictConfig) -> float:
     value = train_cfg.keep_features_mb
     if value < 0:
         raise ReslstmError(
-            f"train.keep_features_mb must be a number of MB, at least 0 (0: off), got {value!r}"
+            f"train.keep_features_mb must be a number of MB, at least 0 (0: off), got {value:g}"
         )
     return float(value) if train_cfg.num_workers == 0 else 0.0
 

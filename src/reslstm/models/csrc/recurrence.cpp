@@ -92,24 +92,28 @@ inline T dtanh(T y) {
 }
 
 // Each block runs row by row. A row's inner loop has no branch (the options are template
-// arguments) and its pointers are declared not to overlap (``restrict``; each is a different
-// tensor or a different column range of one row), so the compiler vectorises it. Vector lanes
-// compute every element with the same operations in the same order as scalar code (products,
-// differences and fused multiply-adds are each rounded once, contraction is off), so the
-// numbers are those of the scalar loops.
+// arguments) and its pointers are declared not to overlap (``restrict``: each one that is read
+// or written is a different tensor or a different column range of one row; those of an option
+// that is off stand in for others and are never dereferenced), so the compiler vectorises it.
+// Vector lanes compute every element with the same operations in the same order as scalar code
+// (products, differences and fused multiply-adds are each rounded once, contraction is off),
+// so the numbers are those of the scalar loops.
 #define RESTRICT __restrict__
 
-// Calls f(std::bool_constant<x>{}, std::bool_constant<y>{}): two runtime options as template
-// arguments.
+// Calls f(std::bool_constant<x>{}): a runtime option as a template argument.
+template <typename F>
+void with_option(bool x, F f) {
+  if (x) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
+}
+
+// Calls f(std::bool_constant<x>{}, std::bool_constant<y>{}).
 template <typename F>
 void with_options(bool x, bool y, F f) {
-  if (x) {
-    if (y) f(std::true_type{}, std::true_type{});
-    else f(std::true_type{}, std::false_type{});
-  } else {
-    if (y) f(std::false_type{}, std::true_type{});
-    else f(std::false_type{}, std::false_type{});
-  }
+  with_option(x, [&](auto first) { with_option(y, [&](auto second) { f(first, second); }); });
 }
 
 template <typename T, bool kPeep, bool kDepth>
@@ -221,7 +225,7 @@ void output_backward_row(int64_t n, T* RESTRICT dzo, T* RESTRICT dc_out, const T
 template <typename T>
 void output_backward(int64_t batch, int64_t n, Rows<T> dzo, Rows<T> dc_out, Rows<T> dc,
                      Rows<T> dm, Rows<T> a, Rows<T> tanh_c, const T* wco) {
-  with_options(wco != nullptr, false, [&](auto out_peep, auto) {
+  with_option(wco != nullptr, [&](auto out_peep) {
     for (int64_t b = 0; b < batch; ++b) {
       output_backward_row<T, decltype(out_peep)::value>(n, dzo.row(b), dc_out.row(b), dc.row(b), dm.row(b),
                                        a.row(b) + 3 * n, tanh_c.row(b), wco);
@@ -270,6 +274,7 @@ void memory_backward(int64_t batch, int64_t n, int64_t rec, Rows<T> dz, Rows<T> 
   });
 }
 
+#undef RESTRICT
 }  // namespace kernels
 #if defined(__x86_64__)
 #pragma GCC pop_options
@@ -457,7 +462,7 @@ std::vector<int64_t> steps_in_order(int64_t steps, bool reverse) {
 }
 
 // The loop's matrix products x·W. ``low`` unset: in the loop's dtype (out= and in-place forms).
-// ``low`` set (autocast's bf16 or fp16, for a GPU): x and W rounded to ``low`` and the product
+// ``low`` set (autocast's dtype: bf16 in training, on CUDA): x and W rounded to ``low``, the product
 // rounded to it (accumulated in fp32 by cuBLAS and oneDNN), then added to or written into the
 // fp32 buffers, so gates, the cell state c_t and h_t stay fp32; only the products are low.
 struct Products {
