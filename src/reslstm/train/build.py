@@ -129,7 +129,7 @@ def kept_features_mb(train_cfg: DictConfig) -> float:
         raise ReslstmError(
             f"train.keep_features_mb must be a number of MB, at least 0 (0: off), got {value:g}"
         )
-    return float(value) if train_cfg.num_workers == 0 else 0.0
+    return value if train_cfg.num_workers == 0 else 0.0
 
 
 def load_training_cuts(path: Path) -> CutSet:

@@ -541,15 +541,15 @@ std::vector<Tensor> forward_loop(const std::string& kind, const Tensor& pre_in,
     Tensor o = a.slice(1, 3 * n);
     if (cell == Cell::residual) {
       if (weight_co_t.defined()) products.add(o, c_out, weight_co_t);  // o_t: + W_co c_t
-      o.sigmoid_();                                             // o_t
-      Tensor r = at::tanh_out(b1, c_out);                       // r_t = tanh(c_t)
+      o.sigmoid_();                        // o_t
+      Tensor r = at::tanh_out(b1, c_out);  // r_t = tanh(c_t)
       Tensor u = buf2[t];
       products.add(u, r, w_proj_t);  // u_t = m_t + W_h x_t
-      product(fast, h_out, o, u);  // h_t = o_t ⊙ (m_t + W_h x_t)
+      product(fast, h_out, o, u);    // h_t = o_t ⊙ (m_t + W_h x_t)
     } else {
       o.sigmoid_();  // o_t
       Tensor tc = at::tanh_out(b1, c_out);
-      product(fast, m, o, tc);         // m_t = o_t ⊙ tanh c_t
+      product(fast, m, o, tc);           // m_t = o_t ⊙ tanh c_t
       products.set(h_out, m, w_proj_t);  // h_t = W_p m_t
     }
     if (t >= min_len) {  // some sequences have ended: freeze their state
