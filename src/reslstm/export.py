@@ -26,7 +26,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from reslstm.checkpoint import load_trained_model
 from reslstm.errors import ReslstmError
-from reslstm.io import atomic_path, atomic_write_text, is_done, mark_done, remove_stale_tmp
+from reslstm.io import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    is_done,
+    mark_done,
+    remove_stale_tmp,
+)
 from reslstm.layout import LangDir, RunDir
 from reslstm.models import CTCModel, build_model
 
@@ -103,13 +110,15 @@ def export_model(
         "seed": cfg.seed,
         "run": str(run.path),
     }
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     remove_stale_tmp(out)
     with atomic_path(out) as tmp:
         tmp.mkdir()
         state = {k: v.contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
+        # safetensors' save_file creates its file with mode 600: written here like every other
+        # file, with the mode the user's umask gives (a copied model directory stays readable)
+        atomic_write_bytes(tmp / WEIGHTS, save(state, metadata={"format": "pt"}))
         atomic_write_text(tmp / CONFIG, json.dumps(meta, indent=2) + "\n")
         for name in token_files(cfg.lang.tokens):
             shutil.copyfile(lang.path / name, tmp / name)

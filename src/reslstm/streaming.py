@@ -69,14 +69,36 @@ def rechunk(blocks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
         yield rest
 
 
-class StreamEncoder:
-    """Audio samples in chunks -> the model's CTC log-probabilities of the frames they complete."""
+def check_finite(samples: Tensor, name: str, start_s: float, rate: float) -> None:
+    """Refuse samples that hold NaN or infinities (the fbank of such audio is NaN, and it would
+    be transcribed as silence); ``start_s``: the time of ``samples[0]`` in ``name``."""
+    bad = ~torch.isfinite(samples)
+    if bool(bad.any()):
+        first = int(bad.nonzero()[0, 0])
+        found = (("NaN", samples.isnan()), ("infinite", samples.isinf()))
+        kinds = [kind for kind, where in found if bool(where.any())]
+        raise ReslstmError(
+            f"{name} holds {' and '.join(kinds)} samples (the first at "
+            f"{start_s + first / rate:.2f} s): audio must be finite numbers"
+        )
 
-    def __init__(self, model: CTCModel, features: Mapping[str, Any], device: torch.device) -> None:
+
+class StreamEncoder:
+    """Audio samples in chunks -> the model's CTC log-probabilities of the frames they complete;
+    ``name`` (a file's) is what an error about the samples calls them."""
+
+    def __init__(
+        self,
+        model: CTCModel,
+        features: Mapping[str, Any],
+        device: torch.device,
+        name: str = "the stream",
+    ) -> None:
         if model.encoder.num_directions != 1:
             raise ReslstmError("a bidirectional model reads the future: it cannot stream")
-        self.model, self.device = model, device
+        self.model, self.device, self.name = model, device, name
         self.rate = float(features["sampling_rate"])
+        self.samples_read = 0  # samples accepted so far
         # samples handed to the extractor at a time: it keeps KEEP_FRAMES frames for us to read
         self.piece = int(self.rate * features["frame_shift"]) * (KEEP_FRAMES // 2)
         self.fbank = online_fbank(features)
@@ -93,6 +115,8 @@ class StreamEncoder:
         chunk = torch.as_tensor(samples, dtype=torch.float32)
         if chunk.dim() != 1:
             raise ReslstmError(f"a stream takes mono samples [N], got shape {tuple(chunk.shape)}")
+        check_finite(chunk, self.name, self.samples_read / self.rate, self.rate)
+        self.samples_read += len(chunk)
         new = []
         for start in range(0, len(chunk), self.piece):
             self.fbank.accept_waveform(self.rate, chunk[start : start + self.piece])

@@ -42,7 +42,7 @@ from reslstm.io import is_done
 from reslstm.layout import LangDir, RunDir
 from reslstm.models import CTCModel
 from reslstm.runtime import resolve_device
-from reslstm.streaming import GreedyWords, StreamEncoder
+from reslstm.streaming import GreedyWords, StreamEncoder, check_finite
 from reslstm.tokens import Tokenizer, load_tokenizer
 
 log = logging.getLogger("reslstm.transcribe")
@@ -146,6 +146,7 @@ class Transcriber:
         if samples.shape[1] == 0:
             raise ReslstmError(f"{name} holds no audio samples")
         first = torch.from_numpy(np.ascontiguousarray(samples[0]))
+        check_finite(first, name, 0.0, rate)
         if rate != self.rate:
             log.warning("%s: resampling %d Hz to %d Hz", name, rate, self.rate)
             first = torchaudio.functional.resample(first, rate, self.rate)
@@ -180,14 +181,15 @@ class Transcriber:
         for start in range(0, len(samples), size):
             yield samples[start : start + size]
 
-    def stream(self) -> Stream:
-        """A live stream (unidirectional models, greedy decoding): see :class:`Stream`."""
+    def stream(self, name: str = "the stream") -> Stream:
+        """A live stream (unidirectional models, greedy decoding): see :class:`Stream`;
+        ``name`` is what an error about its samples calls them."""
         if self.method != "greedy":
             raise ReslstmError(
                 f"streaming decodes greedily; this transcriber uses {self.method!r}"
                 " (load it with method='greedy')"
             )
-        return Stream(self)
+        return Stream(self, name)
 
     def words(self, found: list[TimedWord]) -> list[Word]:
         """Words with output frames -> words with times in seconds."""
@@ -203,7 +205,8 @@ class Transcriber:
     ) -> list[Word]:
         """The words of an audio file, or of an array of samples at ``sample_rate``."""
         if self.streams:
-            encoder = StreamEncoder(self.model, self.cfg.features, self.device)
+            name = "the samples" if isinstance(audio, np.ndarray) else str(audio)
+            encoder = StreamEncoder(self.model, self.cfg.features, self.device, name)
             parts = [encoder.accept(block) for block in self.blocks(audio, sample_rate)]
             log_probs = torch.cat([*parts, encoder.finish()])
             lens = torch.tensor([len(log_probs)])
@@ -216,14 +219,15 @@ class Transcriber:
 class Stream:
     """Live recognition: :meth:`accept` chunks of float32 samples at the model's rate (any
     length, even 10 ms) and get the words that became final; :meth:`finish` at the end.
+    A chunk with NaN or infinite samples is refused and the stream goes on as before it.
 
     Greedy output on a chunked stream equals that of the whole recording (:mod:`.streaming`).
     """
 
-    def __init__(self, transcriber: Transcriber) -> None:
+    def __init__(self, transcriber: Transcriber, name: str = "the stream") -> None:
         self.transcriber = transcriber
         self.encoder = StreamEncoder(
-            transcriber.model, transcriber.cfg.features, transcriber.device
+            transcriber.model, transcriber.cfg.features, transcriber.device, name
         )
         self.greedy = GreedyWords(transcriber.tokenizer)
 

@@ -112,3 +112,27 @@ def test_an_unknown_method_or_an_empty_reference_is_refused(tmp_path: Path) -> N
     empty.write_text(";; nothing\n")
     with pytest.raises(ReslstmError, match="no reference segments"):
         score_files(empty, ctm)
+
+
+def test_jiwer_says_why_it_differs_where_references_overlap(tmp_path: Path) -> None:
+    """B's YES inside A's segment, every word right: asclite counts no error; jiwer gives TWO
+    (in both segments) to B, the segment that started last, counts an insertion and a deletion,
+    and says why. Apart in time, jiwer is exact and says nothing."""
+    stm, ctm = tmp_path / "ref.stm", tmp_path / "hyp.ctm"
+    words = [(0.2, "ONE"), (1.2, "TWO"), (1.6, "YES"), (2.5, "THREE")]
+    ctm.write_text("".join(f"ES2011a 1 {t:.2f} 0.30 {w}\n" for t, w in words))
+    stm.write_text("ES2011a 1 A 0.00 3.00 one two three\nES2011a 1 B 1.00 2.00 yes\n")
+    cmd = [sys.executable, "-m", "reslstm.cli.score", "--ref", str(stm), "--hyp", str(ctm)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    lines = dict(re.findall(r"^%WER\[(\w+)\] (.*)$", out.stdout, re.M))
+    assert lines["asclite"] == "0.00 [ 0 / 4 ]"
+    assert lines["jiwer"] == (
+        "50.00 [ 2 / 4 ] (approximate: 2 of 2 reference segments overlap another speaker's, and "
+        "the hypothesis names no speakers, so each word went to one segment by its time; "
+        "asclite aligns overlapped speech)"
+    )
+    stm.write_text("ES2011a 1 A 0.00 3.00 one two yes three\nES2011a 1 B 4.00 5.00 yes\n")
+    apart = score_files(stm, ctm)
+    assert apart["jiwer"] == {"wer": 20.0, "num_words": 5, "errors": 1}  # B's YES deleted
+    assert apart["asclite"]["wer"] == pytest.approx(20.0)

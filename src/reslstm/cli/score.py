@@ -3,7 +3,8 @@
     reslstm-score --ref REF.stm --hyp HYP.ctm [--methods jiwer,asclite,meeteval] [--json OUT]
 
 With ``--ref`` it scores a NIST STM against a NIST CTM (:mod:`reslstm.scoring.files`) and
-prints one line per method; without, it is stage 5 of the recipe for one run.
+prints one line per method (jiwer's says why it is approximate where references overlap);
+without, it is stage 5 of the recipe for one run.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def score_files_main(argv: list[str]) -> None:
             wer = numbers["wer"]
             words = numbers.get("num_words", numbers.get("ref_len"))
             text = "nan" if wer is None else f"{wer:.2f}"
-            print(f"%WER[{label}] {text} [ {numbers['errors']} / {words} ]")
+            why = f" ({numbers['approximate']})" if "approximate" in numbers else ""
+            print(f"%WER[{label}] {text} [ {numbers['errors']} / {words} ]{why}")
     if args.json:
         atomic_write_json(args.json, found)
 

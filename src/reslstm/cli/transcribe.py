@@ -31,7 +31,7 @@ from reslstm.transcriber import Transcriber, Word
 def stream_file(asr: Transcriber, path: Path, chunk_ms: int) -> list[Word]:
     """Feed a file (read in blocks) to a live stream ``chunk_ms`` at a time; print each word to
     stderr once final."""
-    stream = asr.stream()
+    stream = asr.stream(str(path))
     words: list[Word] = []
     for chunk in rechunk(asr.blocks(path), max(1, asr.rate * chunk_ms // 1000)):
         words += live(path, stream.accept(chunk))

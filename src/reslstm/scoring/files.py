@@ -20,7 +20,9 @@ Methods:
   recording (and of its speaker, when named) whose span holds the word's middle (the nearest
   segment when none does; in an overlapped stretch the segment that started last). Exact
   without overlap, an approximation with it: asclite and tcORC align overlapped speech
-  properly.
+  properly. Where reference segments of different speakers overlap and the hypothesis does
+  not give each word its reference speaker (a CTM), jiwer's result says so (``approximate``)
+  and ``reslstm-score`` prints why beside its number.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from reslstm.scoring.meeting import (
     stm_text,
 )
 from reslstm.scoring.normalize import normalize
-from reslstm.scoring.overlap import Segment
+from reslstm.scoring.overlap import Segment, overlapped_ids
 from reslstm.scoring.wer import ErrorCounts, score
 
 IGNORE = "IGNORE_TIME_SEGMENT_IN_SCORING"
@@ -105,6 +107,21 @@ def segment_hyps(refs: list[Segment], words: list[HypWord]) -> dict[str, str]:
             chosen = min(segments, key=lambda s: min(abs(t - s.start), abs(t - s.end)))
         hyps[chosen.id].append((w.start, w.word))
     return {k: " ".join(word for _, word in sorted(v)) for k, v in hyps.items()}
+
+
+def jiwer_caveat(refs: list[Segment], words: list[HypWord]) -> str | None:
+    """Why jiwer's WER is an approximation on these files, or None where it is exact: reference
+    segments of different speakers overlap, and not every hypothesis word names a speaker of
+    its recording's references (so some words were given to a segment by time alone)."""
+    overlapping = len(overlapped_ids(refs))
+    speakers = {(r.recording, r.speaker) for r in refs}
+    if not overlapping or (words and all((w.recording, w.speaker) in speakers for w in words)):
+        return None
+    return (
+        f"approximate: {overlapping} of {len(refs)} reference segments overlap another "
+        "speaker's, and the hypothesis names no speakers, so each word went to one segment by "
+        "its time; asclite aligns overlapped speech"
+    )
 
 
 def _meeteval(refs: list[Segment], words: list[HypWord], collar: float) -> dict[str, Any]:
@@ -232,4 +249,6 @@ def score_files(
         )
         out["jiwer"] = {"wer": result.wer, "num_words": result.words.ref_len,
                         "errors": result.words.errors}  # fmt: skip
+        if caveat := jiwer_caveat(kept, scored):
+            out["jiwer"]["approximate"] = caveat
     return out
