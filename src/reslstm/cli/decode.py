@@ -4,11 +4,14 @@ from omegaconf import DictConfig
 
 from reslstm.cli.stage import stage_entry
 from reslstm.decode.stage import decode_run
+from reslstm.layout import Layout
+from reslstm.runlock import sole_writer
 
 
 @stage_entry
 def main(cfg: DictConfig) -> None:
-    decode_run(cfg)
+    with sole_writer([Layout.of(cfg).run.path], "reslstm-decode"):
+        decode_run(cfg)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,16 @@ from omegaconf import DictConfig
 from reslstm.cli.stage import stage_entry
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_json
+from reslstm.layout import Layout
+from reslstm.runlock import sole_writer
 from reslstm.scoring.files import FILE_METHODS, score_files
 from reslstm.scoring.stage import score_run
 
 
 @stage_entry
 def stage(cfg: DictConfig) -> None:
-    score_run(cfg)
+    with sole_writer([Layout.of(cfg).run.path], "reslstm-score"):
+        score_run(cfg)
 
 
 def score_files_main(argv: list[str]) -> None:

@@ -6,11 +6,14 @@ from omegaconf import DictConfig
 
 from reslstm.cli.stage import stage_entry
 from reslstm.lang.prepare import prepare_lang
+from reslstm.runlock import sole_writer
 
 
 @stage_entry
 def main(cfg: DictConfig) -> None:
-    prepare_lang(cfg.lang, Path(cfg.paths.manifest_dir), Path(cfg.paths.lang_dir), force=cfg.force)
+    lang = Path(cfg.paths.lang_dir)
+    with sole_writer([lang], "reslstm-tokens"):
+        prepare_lang(cfg.lang, Path(cfg.paths.manifest_dir), lang, force=cfg.force)
 
 
 if __name__ == "__main__":
