@@ -1,7 +1,9 @@
-"""Loading a checkpoint never runs code from it (``weights_only=True`` everywhere)."""
+"""Loading a checkpoint never runs code from it: every loader (decode, averaging, resume,
+transcribe, the converter, export, a model directory) refuses a pickle that would."""
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -17,10 +19,11 @@ from reslstm.checkpoint import load_checkpoint, load_trained_model, save_checkpo
 from reslstm.cli.compose import compose_config
 from reslstm.cli.convert_checkpoint import main as convert_main
 from reslstm.errors import ReslstmError
+from reslstm.export import FORMAT, export_model, load_model_dir, token_files
+from reslstm.io import mark_done
 from reslstm.models import build_model
 from reslstm.runtime import rng_state, set_rng_state
 from reslstm.train.trainer import Trainer
-from tests.helpers import SRC
 
 MODEL_CFG = OmegaConf.to_container(
     compose_config(["model.num_layers=2", "model.cell_dim=16", "model.proj_dim=8"]).model
@@ -147,11 +150,29 @@ def test_old_format_is_refused_then_converted_and_resumes_the_same_rng(tmp_path:
     assert e.value.code == 2
 
 
-def test_no_full_pickle_loads_remain_in_the_code() -> None:
-    offenders = [
-        p.relative_to(SRC) for p in SRC.rglob("*.py") if "weights_only=False" in p.read_text()
-    ]
-    assert offenders == []
+def test_export_and_a_model_directory_refuse_a_pickle(tmp_path: Path) -> None:
+    """reslstm-export of a malicious run, and a model directory whose ``model.safetensors`` is
+    a pickle (safetensors reads tensors only): one line each, nothing runs, nothing written."""
+    run, marker = malicious_run(tmp_path)
+    lang = tmp_path / "lang"
+    mark_done(lang)
+    (run / "config.yaml").write_text(OmegaConf.to_yaml({"paths": {"lang_dir": str(lang)}}))
+    with pytest.raises(ReslstmError) as e:
+        export_model(run, tmp_path / "model")
+    assert "safe loader refuses" in one_line(e) and not (tmp_path / "model").exists()
+
+    model = tmp_path / "shared_model"
+    model.mkdir()
+    meta = {"format": FORMAT, "model": MODEL_CFG, "input_dim": 80, "vocab_size": 10}
+    (model / "model.json").write_text(json.dumps(meta | {"tokens": "char"}))
+    for name in token_files("char"):
+        (model / name).write_text("")
+    torch.save(good_checkpoint() | {"payload": CreatesFile(marker)}, model / "model.safetensors")
+    mark_done(model, FORMAT)
+    with pytest.raises(ReslstmError, match="model.safetensors: not loadable") as e:
+        load_model_dir(model)
+    one_line(e)
+    assert not marker.exists()
 
 
 def test_the_converter_refuses_a_malicious_checkpoint_too(tmp_path: Path) -> None:

@@ -155,4 +155,5 @@ def test_a_chunk_longer_than_the_frames_the_extractor_keeps(model_config, featur
     assert len(samples) / RATE > KEEP_FRAMES * features_cfg["frame_shift"]
     model = model_for(model_config, "plain", len(tokenizer.tokens), fbank(features_cfg, samples))
     whole = whole_words(model, tokenizer, features_cfg, samples)
+    assert len(whole) >= 2  # the test model says something
     assert streamed_words(model, tokenizer, features_cfg, samples, 12000) == whole

@@ -15,6 +15,7 @@ utterances are sorted longest first:
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import warnings
@@ -141,6 +142,13 @@ class CTCBatches(Dataset):
             self.inputs = KeptFeatures(keep_features_mb)
         else:
             self.inputs = PrecomputedFeatures()
+
+    def evaluating(self) -> CTCBatches:
+        """The same batches without SpecAugment, for the dev loss (features kept in memory are
+        shared)."""
+        plain = copy.copy(self)
+        plain.spec_augment = None
+        return plain
 
     def __getitem__(self, cuts: CutSet) -> dict[str, Any]:
         cuts = cuts.sort_by_duration(ascending=False)

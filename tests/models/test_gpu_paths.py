@@ -1,6 +1,7 @@
 """The GPU-ready paths, checked on the CPU: the time loops read no value on the host (so a GPU
-never waits inside them), the ``tf32`` setting leaves every CPU number unchanged, and under
-autocast (bf16) only the recurrent matrix products are rounded: the cell state stays fp32."""
+never waits inside them), the ``tf32`` setting switches CUDA's and cuDNN's precision and not the
+CPU's, and under autocast (bf16) only the recurrent matrix products are rounded: the cell state
+stays fp32."""
 
 from __future__ import annotations
 
@@ -31,30 +32,24 @@ def test_the_loops_read_no_value_on_the_host(cell, lstm_stack):
     assert all(p.grad is not None and p.grad.is_meta for p in stack.parameters())
 
 
-def test_tf32_changes_only_cuda_settings(lstm_stack):
-    torch.manual_seed(0)
-    stack = lstm_stack("residual", 2, 8, 6, 4)
-    x = torch.randn(3, 10, 8)
-    lengths = torch.tensor([10, 7, 4])
+def test_tf32_sets_cuda_and_cudnn_precision_and_leaves_the_cpus() -> None:
+    """``tf32`` is the precision of CUDA's fp32 matrix products and cuDNN's LSTM, TF32 or IEEE;
+    oneDNN's (the CPU's) stay as they were. Anything but true or false is refused."""
+    backends = torch.backends
 
-    def run() -> list[torch.Tensor]:
-        stack.zero_grad()
-        out = stack(x, lengths)
-        out.square().sum().backward()
-        return [out.detach(), *(p.grad.clone() for p in stack.parameters())]
+    def cpu() -> tuple[str, ...]:
+        mkldnn = backends.mkldnn
+        return mkldnn.fp32_precision, mkldnn.matmul.fp32_precision, mkldnn.rnn.fp32_precision
 
+    before = cpu(), backends.cuda.matmul.fp32_precision, backends.cudnn.rnn.fp32_precision
     try:
-        set_tf32(True)
-        assert torch.backends.cuda.matmul.fp32_precision == "tf32"
-        assert torch.backends.cudnn.rnn.fp32_precision == "tf32"
-        with_tf32 = run()
+        for enabled, precision in ((True, "tf32"), (False, "ieee"), (True, "tf32")):
+            set_tf32(enabled)
+            assert backends.cuda.matmul.fp32_precision == precision
+            assert backends.cudnn.rnn.fp32_precision == precision
+            assert cpu() == before[0]
     finally:
-        set_tf32(False)
-    assert torch.backends.cuda.matmul.fp32_precision == "ieee"
-    assert all(torch.equal(a, b) for a, b in zip(with_tf32, run(), strict=True))
-
-
-def test_tf32_takes_only_true_or_false():
+        backends.cuda.matmul.fp32_precision, backends.cudnn.rnn.fp32_precision = before[1:]
     with pytest.raises(ReslstmError, match="tf32 must be true or false, got 'maybe'"):
         set_tf32("maybe")
 

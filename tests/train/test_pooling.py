@@ -13,12 +13,13 @@ import torch
 from lhotse import CutSet
 from lhotse.testing.dummies import dummy_cut
 
-from reslstm.batches import filter_trainable, load_cuts
+from reslstm.batches import CTCBatches, filter_trainable, load_cuts
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
 from reslstm.layout import Layout
 from reslstm.train.build import build_training, monitor_subset
 from reslstm.train.trainer import Trainer
+from reslstm.train.validate import dev_metrics
 from tests.helpers import run_stage, tiny_training
 
 pytestmark = pytest.mark.slow
@@ -57,6 +58,8 @@ def test_pooled_training_cuts_and_cmvn(tiny_pooled: Path, tmp_path: Path, tiny_c
 def test_speed_perturbation_and_spec_augment_on_pooled_cuts(
     tiny_pooled: Path, tmp_path: Path, tiny_config
 ) -> None:
+    """Stage 1 perturbs both microphones' cuts at two more speeds; SpecAugment changes the
+    training features only: the dev loss reads them unmasked."""
     data = tmp_path / "data"
     for part in ("manifests/mini_tiny_sdm", "manifests/mini_tiny_ihm", "lang/mini_tiny_sdm"):
         shutil.copytree(tiny_pooled / part, data / part)
@@ -73,12 +76,24 @@ def test_speed_perturbation_and_spec_augment_on_pooled_cuts(
     ids = [c.id for c in trainer.parts.train_cuts]
     kinds = {re.fullmatch(r".*?(_sp0\.9|_sp1\.1)?_(sdm|ihm)", i).groups() for i in ids}
     assert kinds == {(speed, mic) for speed in (None, "_sp0.9", "_sp1.1") for mic in ("sdm", "ihm")}
-    batch = trainer.parts.dataset[trainer.parts.train_cuts.subset(first=4)]
-    assert batch["feats"].shape[0] == 4
+    # SpecAugment masks bands and stretches of the training batches' features, a new draw each
+    # time; the dev loss of the stopping rule reads them unmasked (decoding builds batches of
+    # its own, without SpecAugment)
+    cuts = trainer.parts.train_cuts.subset(first=4)
+    plain = CTCBatches(trainer.tokenizer)[cuts]["feats"]
+    masked = [trainer.parts.dataset[cuts]["feats"] for _ in range(2)]
+    assert plain.shape[0] == 4 and all(m.shape == plain.shape for m in masked)
+    assert not torch.equal(masked[0], plain) and not torch.equal(masked[0], masked[1])
+    assert 0.5 < (masked[0] == plain).float().mean() < 1  # masks, not new features
+    assert torch.equal(trainer.parts.dataset.evaluating()[cuts]["feats"], plain)
     summary = trainer.run()
     assert summary["steps"] > 0 and summary["bad_batches"] == 0
     run = tmp_path / "exp" / "mini_tiny_sdm+ihm" / "residual_lstm_L2"
     assert (run / "checkpoints" / "best.pt").is_file()
+    dev = trainer.parts.dev_cuts
+    unmasked = dev_metrics(trainer.model, dev, CTCBatches(trainer.tokenizer), trainer.train_cfg,
+                           trainer.tokenizer, amp=False)  # fmt: skip
+    assert trainer.validate() == unmasked
 
 
 def test_the_stopping_rule_reads_every_nth_dev_cut_in_id_order() -> None:

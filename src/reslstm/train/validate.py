@@ -31,7 +31,9 @@ def dev_metrics(
     device = next(model.parameters()).device
     model.eval()
     sampler = make_sampler(cuts, train_cfg, epoch=0, seed=0)
-    loader = DataLoader(dataset, sampler=sampler, batch_size=None, generator=torch.Generator())
+    loader = DataLoader(
+        dataset.evaluating(), sampler=sampler, batch_size=None, generator=torch.Generator()
+    )
     total, tokens, refs, hyps = 0.0, 0, {}, {}
     for batch in loader:
         feats, lens = batch["feats"].to(device), batch["feat_lens"].to(device)
