@@ -72,7 +72,7 @@ def test_sigkill_anywhere_then_resume_is_exact(
     ckpt_dir = tmp_path / "killed" / "mini_tiny_sdm" / ref_run.name / "checkpoints"
     last = ckpt_dir / "last.pt"
     rng = random.Random(2017)
-    kills, in_write = 0, 0
+    kills, in_write, mid_epoch = 0, 0, 0
     for i in range(RANDOM_KILLS + 1):
         mtime = last.stat().st_mtime_ns if last.is_file() else 0
         proc = start_stage("train", *args)
@@ -84,14 +84,16 @@ def test_sigkill_anywhere_then_resume_is_exact(
             wrote = lambda m=mtime: last.is_file() and last.stat().st_mtime_ns != m  # noqa: E731
             hit = kill_when(proc, After(wrote, rng.uniform(0.0, 0.5))) is not None
         kills += hit
-        load_checkpoint(last)  # whatever the moment, the newest checkpoint is whole
-        # the killed process's lock is left behind, and the next one takes it over
-        assert lock_file(ckpt_dir.parent).is_file() == bool(hit)
+        state = load_checkpoint(last)["state"]  # whatever the moment, the newest one is whole
+        mid_epoch += hit and state["batch_in_epoch"] > 0
+        if i == 0 and hit:  # killed mid-write: its lock is left behind, the next one takes it
+            assert lock_file(ckpt_dir.parent).is_file()
 
     final = run_stage("train", *args)
     assert final.returncode == 0, final.stdout[-2000:]
     resumed = load_checkpoint(ckpt_dir / "last.pt")
     assert in_write == 1 and kills >= 3  # a late random kill may find training finished
+    assert mid_epoch >= 1 and "resumed from" in final.stdout
     assert resumed["state"]["step"] == reference["state"]["step"]
     assert len(resumed["state"]["history"]) == len(reference["state"]["history"]) == 3
     for name, tensor in reference["model"].items():  # CPU, one thread: bit-identical
