@@ -25,6 +25,15 @@ from reslstm.models import LSTMStack, build_model
 from reslstm.tokens import CharTokenizer
 from tests.helpers import feature_cuts
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "beam_ties: compares beam-search words of log-probabilities that may differ in the last "
+        "bit (batched against single); flashlight breaks ties between equal beams its own way",
+    )
+
+
 # LSTMStack settings of the model tests: no dropout, so that outputs are deterministic.
 STACK_SETTINGS = {
     "peepholes": True,
