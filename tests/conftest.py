@@ -23,7 +23,7 @@ from reslstm.lang.prepare import prepare_lang
 from reslstm.layout import Layout
 from reslstm.models import LSTMStack, build_model
 from reslstm.tokens import CharTokenizer
-from tests.helpers import feature_cuts
+from tests.helpers import ddp_training, feature_cuts, start_stage
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -122,6 +122,17 @@ def tiny_pooled(tiny_prepared: Path, tiny_config: Callable[..., DictConfig]) -> 
         cfg.features, Path(cfg.paths.manifest_dir), Path(cfg.paths.fbank_dir), progress=False
     )
     return tiny_prepared
+
+
+@pytest.fixture(scope="session")
+def ddp_reference(tiny_prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run directory of :func:`tests.helpers.ddp_training` on one node with two processes
+    for 2 epochs, uninterrupted: what the multi-node and the killed-torchrun tests must equal."""
+    exp = tmp_path_factory.mktemp("ddp_reference")
+    proc = start_stage("train", *ddp_training(tiny_prepared, exp, "train.max_epochs=2"), nproc=2)
+    out = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, out[-3000:]
+    return exp / "mini_tiny_sdm" / "residual_lstm_L2"
 
 
 # Each split of a made-up run: three cuts of one meeting; the first two (speakers A and B)

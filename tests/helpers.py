@@ -33,6 +33,21 @@ def tiny_training(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
     ]
 
 
+def ddp_training(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
+    """:func:`tiny_training` of the DDP tests: per-rank dropout streams (the RNG handling must
+    match too), an intermediate CTC loss on layer 1 (the tapped forward goes through DDP),
+    a checkpoint every 2 steps."""
+    return tiny_training(
+        data_dir,
+        exp_dir,
+        "model=residual_lstm",
+        "model.dropout=0.2",
+        "train.interctc_every=1",
+        "train.checkpoint_every_steps=2",
+        *extra,
+    )
+
+
 def start_stage(module: str, *overrides: str, nproc: int = 1) -> subprocess.Popen:
     """``python -m reslstm.cli.<module> progress_bar=false overrides…`` from the repo root, one
     torch thread, output captured; under ``torchrun`` with ``nproc`` processes when > 1."""

@@ -17,7 +17,7 @@ import torch
 
 from reslstm.checkpoint import load_checkpoint
 from reslstm.runlock import lock_file
-from tests.helpers import run_stage, start_stage
+from tests.helpers import ddp_training, run_stage, start_stage
 
 from .helpers import alive, error_lines, kill_when
 
@@ -180,25 +180,21 @@ def test_a_second_training_of_a_run_in_training_refuses_and_changes_nothing(
 
 
 def test_sigkill_of_torchrun_kills_its_ranks_and_ddp_resumes_exactly(
-    tiny_prepared: Path, tmp_path: Path
+    tiny_prepared: Path, ddp_reference: Path, tmp_path: Path
 ) -> None:
-    def ddp(exp: Path):
-        args = [*train_args(tiny_prepared, exp), "train.max_epochs=2"]
+    def ddp():
+        args = ddp_training(tiny_prepared, tmp_path, "train.max_epochs=2")
         return start_stage("train", *args, nproc=2)
 
-    ref = ddp(tmp_path / "ref")
-    assert ref.wait(timeout=600) == 0, ref.communicate()[0][-2000:]
-    (ref_run,) = (tmp_path / "ref" / "mini_tiny_sdm").iterdir()
-    reference = load_checkpoint(ref_run / "checkpoints" / "last.pt")
-
-    last = tmp_path / "killed" / "mini_tiny_sdm" / ref_run.name / "checkpoints" / "last.pt"
-    proc = ddp(tmp_path / "killed")
+    reference = load_checkpoint(ddp_reference / "checkpoints" / "last.pt")
+    last = tmp_path / "mini_tiny_sdm" / ddp_reference.name / "checkpoints" / "last.pt"
+    proc = ddp()
     ranks = kill_when(proc, lambda: last.is_file() and load_checkpoint(last)["state"]["step"] >= 2)
     assert ranks, "training finished before the kill"
     assert not alive(ranks), "DDP ranks outlived the killed torchrun agent"
     assert load_checkpoint(last)["state"]["step"] < reference["state"]["step"]
 
-    resumed_proc = ddp(tmp_path / "killed")
+    resumed_proc = ddp()
     out = resumed_proc.communicate(timeout=600)[0]
     assert resumed_proc.returncode == 0 and "resumed from" in out, out[-2000:]
     resumed = load_checkpoint(last)

@@ -14,24 +14,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from reslstm.checkpoint import load_checkpoint
 from reslstm.train.trainer import resume_mismatch
-from tests.helpers import free_port, start_run_sh, start_stage, tiny_training
+from tests.helpers import ddp_training, free_port, start_run_sh
 
 RUN = Path("mini_tiny_sdm") / "residual_lstm_L2"
 # What only global rank 0 writes into the run directory (every rank creates the directory).
 WRITTEN = {"checkpoints", "tensorboard", "config.yaml", "metrics.jsonl", "train_summary.json",
            "train.log"}  # fmt: skip
 HISTORY_KEYS = ("epoch", "step", "lr", "bad_batches", "halvings", "dev_loss", "dev_wer", "dev_cer")
-
-
-def train_args(data_dir: Path, exp_dir: Path, *extra: str) -> list[str]:
-    return tiny_training(
-        data_dir,
-        exp_dir,
-        "model=residual_lstm",
-        "model.dropout=0.2",  # per-rank dropout streams: the RNG handling must match too
-        "train.checkpoint_every_steps=2",
-        *extra,
-    )
 
 
 def two_nodes(data_dir: Path, exp_dirs: tuple[Path, Path], *extra: str) -> list[tuple[int, str]]:
@@ -42,7 +31,7 @@ def two_nodes(data_dir: Path, exp_dirs: tuple[Path, Path], *extra: str) -> list[
         start_run_sh(
             *("--stage", "3", "--stop-stage", "3", "--nnodes", "2", "--node-rank", str(node)),
             *("--nproc-per-node", "1", "--rdzv-endpoint", endpoint, "--rdzv-id", "two-nodes"),
-            *train_args(data_dir, exp_dirs[node], "progress_bar=false", *extra),
+            *ddp_training(data_dir, exp_dirs[node], "progress_bar=false", *extra),
         )
         for node in (0, 1)
     ]
@@ -66,17 +55,13 @@ def train_losses(run_dir: Path) -> list[tuple[int, float]]:
 
 
 @pytest.fixture(scope="module")
-def runs(tiny_prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A single-node 2-process reference (2 epochs), and the same training on two "nodes": the
-    first epoch with a run directory per node (only the one that holds global rank 0 may write
-    into its own), the second resumed by both nodes from that one's checkpoint."""
+def runs(
+    tiny_prepared: Path, ddp_reference: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
+    """The training of ``ddp_reference`` (one node, two processes, 2 epochs) on two "nodes":
+    the first epoch with a run directory per node (only the one that holds global rank 0 may
+    write into its own), the second resumed by both nodes from that one's checkpoint."""
     tmp = tmp_path_factory.mktemp("multinode")
-    ref = start_stage(
-        "train", *train_args(tiny_prepared, tmp / "ref", "train.max_epochs=2"), nproc=2
-    )
-    ref_out = ref.communicate(timeout=600)[0]
-    assert ref.returncode == 0, ref_out[-3000:]
-
     first = two_nodes(tiny_prepared, (tmp / "node0", tmp / "node1"), "train.max_epochs=1")
     for rc, out in first:
         assert rc == 0, out[-3000:]
@@ -86,7 +71,7 @@ def runs(tiny_prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     writers = [d for d in nodes if after_first[d.name]]
     shared = writers[0] if len(writers) == 1 else None
     second = two_nodes(tiny_prepared, (shared, shared), "train.max_epochs=2") if shared else []
-    return {"ref": tmp / "ref" / RUN, "tmp": tmp, "writers": writers, "first": first,
+    return {"ref": ddp_reference, "tmp": tmp, "writers": writers, "first": first,
             "after_first": after_first, "events": events, "second": second}  # fmt: skip
 
 

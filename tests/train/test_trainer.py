@@ -1,10 +1,9 @@
-"""Stage 3 on the tiny generated corpus: learning, TensorBoard, 2-process DDP (kill + resume:
-tests/reliability/test_interrupted_training.py)."""
+"""Stage 3 on the tiny generated corpus: learning, TensorBoard, training sets (kill + resume:
+tests/reliability/test_interrupted_training.py; DDP: tests/train/test_distributed.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,19 +11,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from reslstm.train.trainer import Trainer
-from tests.helpers import start_stage, tiny_training
+from tests.helpers import tiny_training
 
 pytestmark = pytest.mark.slow
-
-
-def finish(proc: subprocess.Popen, timeout: int = 300) -> str:
-    out, _ = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, out[-3000:]
-    return out
-
-
-def train(args: list[str], nproc: int = 1) -> subprocess.Popen:
-    return start_stage("train", *args, nproc=nproc)
 
 
 def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -59,17 +48,6 @@ def test_loss_goes_down_and_tensorboard_has_per_layer_grad_norms(
     ):
         assert tb[tag], tag
     assert {"best.pt", "last.pt"} <= {p.name for p in (run_dir / "checkpoints").iterdir()}
-
-
-def test_ddp_two_processes_on_cpu(tiny_prepared: Path, tmp_path: Path) -> None:
-    # with an intermediate CTC loss on layer 1: the tapped forward goes through DDP too
-    args = tiny_training(tiny_prepared, tmp_path, "train.max_epochs=1", "train.interctc_every=1")
-    out = finish(train(args, nproc=2))
-    run_dir = next(tmp_path.glob("mini_tiny_sdm/*_L2"))
-    summary = json.loads((run_dir / "train_summary.json").read_text())
-    assert summary["world_size"] == 2 and summary["steps"] > 0
-    assert out.count("epoch 1 done") == 1  # only rank 0 logs
-    assert len(list((run_dir / "tensorboard").glob("events.*"))) == 1
 
 
 def test_empty_or_unusable_training_set_fails_with_the_manifest_name(
