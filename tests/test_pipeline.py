@@ -1,8 +1,11 @@
-"""The whole recipe through run.sh on the tiny corpus (stages 0-6), then reruns and transcribe."""
+"""The whole recipe through run.sh on the tiny corpus (stages 0-6, the paper's depths), its
+science output, the recipes (seeds, depth sweep, Table 2) on top of it, then transcribe."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -10,31 +13,47 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, run_sh
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
 
 
-def smoke_run(tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    """``./run.sh args… experiment=smoke`` with data and experiments under ``tmp``."""
+# experiment=smoke trains one epoch, after which most models are still near the CTC blank
+# plateau: every one counts as learning here, so that each claim gets its verdict and interval.
+SMOKE = ["experiment=smoke", "train.learning_cer=1000"]
+DEPTHS = (3, 5, 10)  # the paper's, which its claims compare
+
+
+def smoke_run(tmp: Path, *args: str, script: str = "run.sh") -> subprocess.CompletedProcess:
+    """``./run.sh args…`` (or ``recipes/<script>``) with :data:`SMOKE`, data and experiments
+    under ``tmp``; its output (stderr merged, in order) is ``stdout``."""
     paths = [f"paths.data_dir={tmp}/data", f"paths.exp_dir={tmp}/exp"]
-    out = run_sh(*args, "experiment=smoke", *paths, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    cmd = ["bash", str(ROOT / script), *args, *SMOKE, *paths]
+    out = subprocess.run(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900
+    )
+    assert out.returncode == 0, out.stdout[-6000:]
     return out
 
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("recipe")
-    smoke_run(tmp, "--layers", "1 2", "--jobs", "2")
+    smoke_run(tmp, "--layers", " ".join(map(str, DEPTHS)), "--jobs", "2")
     return tmp
+
+
+def claim_rows(results: str) -> list[list[str]]:
+    """The cells of each row of the claims table of RESULTS.md."""
+    table = results.split("## The paper's claims, checked")[1].split("\n\n")[1]
+    return [[c.strip() for c in row.strip("|").split("|")] for row in table.splitlines()[2:]]
 
 
 def test_all_stages_produce_the_table(recipe: Path) -> None:
     corpus = recipe / "exp" / "mini_tiny_sdm"
     results = (corpus / "RESULTS.md").read_text()
     for model in ("plain_lstm", "highway_lstm", "residual_lstm"):
-        for layers in (1, 2):
+        for layers in DEPTHS:
             run = corpus / f"{model}_L{layers}"
             assert (run / "train_summary.json").is_file()
             for split in ("dev", "test"):
@@ -50,23 +69,119 @@ def test_all_stages_produce_the_table(recipe: Path) -> None:
                     assert scores["asclite"]["num_words"] > 0
                     assert scores["meeteval"]["tcorc"]["ref_len"] > 0
                 assert (run / "decode" / f"{split}.stm").read_text().count("\n") > 0
-        assert f"| {model} | 2 |" in results
-    assert "## The paper's claims, checked" in results
+            assert f"| {model} | {layers} |" in results
     assert "### Scoring methods compared" in results
     assert (corpus / "wer_by_depth.png").stat().st_size > 0
     assert (corpus / "dev_loss.png").stat().st_size > 0
 
 
-def test_rerun_of_finished_stages_does_no_work(recipe: Path) -> None:
-    out = smoke_run(recipe, "--stage", "0", "--stop-stage", "4", "--layers", "1")
-    log = out.stdout + out.stderr
-    assert "nothing to do" in log and "fbank train:" not in log
-    assert "epoch 1 done" not in log  # training already finished: resumed at its end
+def test_every_claim_gets_a_verdict_and_an_interval_and_sc_stats_a_second_opinion(
+    recipe: Path,
+) -> None:
+    """The science output of stage 6: each of the paper's claims decided on dev and on test
+    (✓, ≈ or ✗) with its bootstrap interval, the parameter claim by exact counts (no interval),
+    and NIST sc_stats run on the pairs the claims compare."""
+    results = (recipe / "exp" / "mini_tiny_sdm" / "RESULTS.md").read_text()
+    rows = claim_rows(results)
+    assert len(rows) == 8
+    for claim, _paper, dev, dev_ci, dev_mark, test, test_ci, test_mark in rows:
+        assert dev_mark in "✓≈✗" and test_mark in "✓≈✗" and dev_mark and test_mark, claim
+        assert dev != "–" and test != "–", claim
+        if "parameters" in claim:
+            assert dev_ci == test_ci == "–" and dev == test, claim
+        else:
+            assert re.fullmatch(r".*\[[-+]\d+\.\d, [-+]\d+\.\d\] %", dev_ci), (claim, dev_ci)
+            assert re.fullmatch(r".*\[[-+]\d+\.\d, [-+]\d+\.\d\] %", test_ci), (claim, test_ci)
+    second = results.split("### Second opinion: NIST sc_stats")[1].split("\n\n")
+    pairs = [row for row in second[1].splitlines()[2:] if row.startswith("| ")]
+    assert pairs and all(" vs " in row for row in pairs)
+    assert "sc_stats was not run" not in second[2]
+
+
+def test_reslstm_score_on_the_pipelines_files_gives_stage_5s_numbers(recipe: Path) -> None:
+    """reslstm-score on stage 4's STM and hypotheses (CTM for asclite, SegLST with speakers
+    for meeteval) counts what stage 5 counted."""
+    decode = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3" / "decode"
+    out = decode / "dev_beam_lm"
+    stage5 = json.loads((out / "scores.json").read_text())
+    assert (out / "hyp.ctm").read_text().count("\n") > 0  # words to count
+    found = {}
+    for hyp, method in (("hyp.ctm", "asclite"), ("hyp.seglst.json", "meeteval")):
+        cmd = ["--ref", str(decode / "dev.stm"), "--hyp", str(out / hyp), "--methods", method]
+        json_out = out.parent / f"{method}.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "reslstm.cli.score", *cmd, "--json", str(json_out)],
+            capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        found |= json.loads(json_out.read_text())
+    keys = ("wer", "errors", "num_words", "sub", "del", "ins")
+    assert {k: found["asclite"][k] for k in keys} == {k: stage5["asclite"][k] for k in keys}
+    for metric in ("cpwer", "tcorc"):
+        ours, theirs = found["meeteval"][metric], stage5["meeteval"][metric]
+        assert (ours["wer"], ours["errors"], ours["ref_len"]) == (
+            theirs["wer"], theirs["errors"], theirs["ref_len"]
+        ), metric  # fmt: skip
+
+
+def test_the_seeds_recipe_adds_a_seed_and_redoes_nothing_finished(recipe: Path) -> None:
+    """recipes/seeds.sh, 2 seeds (42 and 1) of one cell: the default grid's run is finished, so
+    its stages 0-5 do no work; seed 1 trains its own run; RESULTS.md pools both."""
+    out = smoke_run(
+        recipe, "--seeds", "1", "--models", "residual_lstm", "--layers", "3",
+        script="recipes/seeds.sh",
+    )  # fmt: skip
+    first, seed = out.stdout.split("=== seed 1")
+    assert "nothing to do" in first and "fbank train:" not in first
+    assert "epoch 1 done" not in first  # training already finished: resumed at its end
+    assert "epoch 1 done" in seed
+    corpus = recipe / "exp" / "mini_tiny_sdm"
+    seed_run = corpus / "residual_lstm_L3_seed1"
+    assert json.loads((seed_run / "train_summary.json").read_text())["seed"] == 1
+    assert (seed_run / "decode" / "test_beam_lm" / "scores.json").is_file()
+    results = (corpus / "RESULTS.md").read_text()
+    pooled = results.split("## Over 2 seeds (1, 42)")[1].split("\n\n")[1]
+    assert re.search(r"^\| residual_lstm \| 3 \| 2 \| [\d.]+ ± [\d.]+ \|", pooled, re.M)
+
+
+def test_the_depth_sweep_recipe_tabulates_two_depths(recipe: Path) -> None:
+    """recipes/depth_sweep.sh over 2 depths already trained: stages 3-5 do no work, then
+    DEPTH_SWEEP.md (a row per depth of the corpus's runs), its figure, and RESULTS.md again."""
+    out = smoke_run(
+        recipe, "--models", "residual_lstm", "--layers", "3 5", script="recipes/depth_sweep.sh"
+    )
+    assert "epoch 1 done" not in out.stdout
+    corpus = recipe / "exp" / "mini_tiny_sdm"
+    sweep = (corpus / "DEPTH_SWEEP.md").read_text()
+    rows = [line.split(" | ")[:2] for line in sweep.splitlines() if line.startswith("| residual")]
+    assert rows == [["| residual_lstm", f"{n}"] for n in DEPTHS]  # every depth trained here
+    assert (corpus / "depth_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert "=== stage 6" in out.stdout
+
+
+def test_the_paper_table2_recipe_pools_sdm_and_ihm(recipe: Path) -> None:
+    """recipes/paper_table2.sh for one cell: IHM prepared beside SDM (stages 0-1), the run
+    trained on both microphones' cuts, tested on SDM, tabulated against the paper's Table 2."""
+    smoke_run(
+        recipe, "--models", "residual_lstm", "--layers", "3", script="recipes/paper_table2.sh"
+    )
+    assert (recipe / "data" / "fbank" / "mini_tiny_ihm" / ".done").is_file()
+    pooled = recipe / "exp" / "mini_tiny_sdm+ihm"
+    run = pooled / "residual_lstm_L3"
+    utterances = [
+        int(re.search(r"on (\d+) utterances", (r / "train.log").read_text()).group(1))
+        for r in (run, recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3")
+    ]
+    assert utterances[0] > utterances[1]  # IHM's training cuts as well as SDM's
+    assert (run / "decode" / "test_beam_lm" / "scores.json").is_file()
+    results = (pooled / "RESULTS.md").read_text()
+    assert "## Table 2: WER by model and depth (the paper: AMI SDM + IHM pooled" in results
+    assert "| residual_lstm | 3 |" in results
 
 
 def test_transcribe_prints_one_line_per_file(recipe: Path) -> None:
     wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
-    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3"
     out = subprocess.run(
         [sys.executable, "-m", "reslstm.cli.transcribe", str(run), str(wav), "--method", "greedy"],
         capture_output=True,
@@ -93,7 +208,7 @@ def test_a_file_streamed_in_chunks_gives_the_words_and_ctm_of_the_whole_file(
     recipe: Path, tmp_path: Path
 ) -> None:
     wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
-    run = recipe / "exp" / "mini_tiny_sdm" / "highway_lstm_L2"
+    run = recipe / "exp" / "mini_tiny_sdm" / "highway_lstm_L3"
     whole = transcribe_cli(str(run), str(wav), "--method", "greedy", "--ctm", f"{tmp_path}/w.ctm")
     assert whole.returncode == 0, whole.stderr
     chunked = [str(run), str(wav), "--method", "greedy", "--chunk-ms", "40"]
@@ -131,7 +246,7 @@ def test_the_python_api_transcribes_files_and_sample_arrays(
 
     monkeypatch.chdir(ROOT)
     wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
-    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3"
     asr = reslstm.Transcriber.from_run(run, method="greedy")
     words = asr.transcribe(wav)
     assert words  # the trained model says something
@@ -204,33 +319,40 @@ def transcribe_wavs(source: Path, wavs: list[str], method: str, cwd: Path) -> st
 
 @pytest.fixture(scope="module")
 def run_words(recipe: Path, dev_wavs: list[str]) -> dict[str, str]:
-    """What residual_lstm_L2 transcribes of the dev segments from the recipe root, by method."""
-    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
+    """What residual_lstm_L3 transcribes of the dev segments from the recipe root, by method."""
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3"
     return {m: transcribe_wavs(run, dev_wavs, m, ROOT) for m in ("greedy", "beam_lm")}
 
 
 def stage4_lines(recipe: Path, wavs: list[str], method: str) -> list[str]:
-    """Stage 4's dev hypotheses of residual_lstm_L2 as reslstm-transcribe prints them."""
-    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
+    """Stage 4's dev hypotheses of residual_lstm_L3 as reslstm-transcribe prints them."""
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3"
     stage4 = (run / "decode" / f"dev_{method}" / "hyps.tsv").read_text().splitlines()
     hyps = dict(line.split("\t") for line in stage4)
     return [f"{wav}\t{hyps[Path(wav).stem]}" for wav in wavs]
 
 
+@pytest.fixture(scope="module")
+def exported(recipe: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``reslstm-export`` of residual_lstm_L3 (its best checkpoint) into a directory of its own."""
+    model = tmp_path_factory.mktemp("exported") / "model"
+    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3"
+    export = [sys.executable, "-m", "reslstm.cli.export", str(run), str(model)]
+    out = subprocess.run(export, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    return model
+
+
 def test_an_exported_model_transcribes_like_its_run_with_the_recipe_gone(
-    recipe: Path, tmp_path: Path, dev_wavs: list[str], run_words: dict[str, str]
+    recipe: Path, exported: Path, tmp_path: Path, dev_wavs: list[str], run_words: dict[str, str]
 ) -> None:
     """reslstm-transcribe from the recipe root gives exactly stage 4's greedy hypotheses of
     each dev segment (it decodes the features of the audio, ``decode.features=audio``); then
     reslstm-export, and reslstm-transcribe from another directory while the recipe's data/ and
     exp/ are moved away: the words the run itself gives, both methods."""
-    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
     assert run_words["greedy"].splitlines() == stage4_lines(recipe, dev_wavs, "greedy")
     assert any(line.split("\t")[1] for line in run_words["greedy"].splitlines())
-    model = tmp_path / "model"
-    export = [sys.executable, "-m", "reslstm.cli.export", str(run), str(model)]
-    out = subprocess.run(export, capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0, out.stderr
+    model = exported
     assert {p.name for p in model.iterdir()} >= {"model.safetensors", "model.json", "README.md"}
     away = tmp_path / "away"
     away.mkdir()
@@ -256,6 +378,7 @@ def test_transcribe_gives_stage_4s_beam_lm_hypotheses(
 
 def test_the_readme_examples_run(
     recipe: Path,
+    exported: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -263,13 +386,9 @@ def test_the_readme_examples_run(
     """The README's Python examples (transcribe, then stream), as written, against a model
     exported to ``models/residual10`` and a meeting's audio as ``a.wav`` and as ``chunks``:
     each prints word, start and end, and the stream's words are the file's greedy words."""
-    import re
-
     import soundfile
 
-    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L2"
-    export = [sys.executable, "-m", "reslstm.cli.export", str(run), "models/residual10"]
-    assert subprocess.run(export, capture_output=True, cwd=tmp_path).returncode == 0
+    shutil.copytree(exported, tmp_path / "models" / "residual10")
     wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
     (tmp_path / "a.wav").symlink_to(wav)
     samples, _ = soundfile.read(wav, dtype="float32")
@@ -288,11 +407,9 @@ def test_the_readme_examples_run(
     assert streamed == [w.word for w in greedy.transcribe("a.wav")]
 
 
-def test_a_broken_model_directory_is_one_line(recipe: Path, tmp_path: Path) -> None:
-    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L1"
+def test_a_broken_model_directory_is_one_line(recipe: Path, exported: Path, tmp_path: Path) -> None:
     model = tmp_path / "model"
-    cmd = [sys.executable, "-m", "reslstm.cli.export", str(run), str(model)]
-    assert subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode == 0
+    shutil.copytree(exported, model)
     wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
     transcribe = [sys.executable, "-m", "reslstm.cli.transcribe", str(model), str(wav)]
     weights = model / "model.safetensors"
