@@ -37,10 +37,19 @@ def smoke_run(tmp: Path, *args: str, script: str = "run.sh") -> subprocess.Compl
 
 
 @pytest.fixture(scope="module")
-def recipe(tmp_path_factory) -> Path:
+def recipe(tiny_corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The grid at the paper's depths; its stages 0-2 start from the session's generated corpus
+    (linked where stage 0 looks for it), and build everything else."""
     tmp = tmp_path_factory.mktemp("recipe")
+    (tmp / "data" / "corpora").mkdir(parents=True)
+    (tmp / "data" / "corpora" / "mini_tiny").symlink_to(tiny_corpus_dir)
     smoke_run(tmp, "--layers", " ".join(map(str, DEPTHS)), "--jobs", "2")
     return tmp
+
+
+def a_wav(recipe: Path) -> Path:
+    """A meeting's far-field recording of the corpus."""
+    return next((recipe / "data" / "corpora" / "mini_tiny").rglob("*.Array1-01.wav"))
 
 
 def claim_rows(results: str) -> list[list[str]]:
@@ -179,21 +188,6 @@ def test_the_paper_table2_recipe_pools_sdm_and_ihm(recipe: Path) -> None:
     assert "| residual_lstm | 3 |" in results
 
 
-def test_transcribe_prints_one_line_per_file(recipe: Path) -> None:
-    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
-    run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3"
-    out = subprocess.run(
-        [sys.executable, "-m", "reslstm.cli.transcribe", str(run), str(wav), "--method", "greedy"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{wav}\t")
-
-
 def transcribe_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "reslstm.cli.transcribe", *args],
@@ -207,10 +201,11 @@ def transcribe_cli(*args: str) -> subprocess.CompletedProcess:
 def test_a_file_streamed_in_chunks_gives_the_words_and_ctm_of_the_whole_file(
     recipe: Path, tmp_path: Path
 ) -> None:
-    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    wav = a_wav(recipe)
     run = recipe / "exp" / "mini_tiny_sdm" / "highway_lstm_L3"
     whole = transcribe_cli(str(run), str(wav), "--method", "greedy", "--ctm", f"{tmp_path}/w.ctm")
     assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.startswith(f"{wav}\t") and whole.stdout.count("\n") == 1  # one line
     chunked = [str(run), str(wav), "--method", "greedy", "--chunk-ms", "40"]
     streamed = transcribe_cli(*chunked, "--ctm", f"{tmp_path}/s.ctm")
     assert streamed.returncode == 0, streamed.stderr
@@ -245,7 +240,7 @@ def test_the_python_api_transcribes_files_and_sample_arrays(
     import reslstm
 
     monkeypatch.chdir(ROOT)
-    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    wav = a_wav(recipe)
     run = recipe / "exp" / "mini_tiny_sdm" / "residual_lstm_L3"
     asr = reslstm.Transcriber.from_run(run, method="greedy")
     words = asr.transcribe(wav)
@@ -389,7 +384,7 @@ def test_the_readme_examples_run(
     import soundfile
 
     shutil.copytree(exported, tmp_path / "models" / "residual10")
-    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    wav = a_wav(recipe)
     (tmp_path / "a.wav").symlink_to(wav)
     samples, _ = soundfile.read(wav, dtype="float32")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -410,7 +405,7 @@ def test_the_readme_examples_run(
 def test_a_broken_model_directory_is_one_line(recipe: Path, exported: Path, tmp_path: Path) -> None:
     model = tmp_path / "model"
     shutil.copytree(exported, model)
-    wav = next((recipe / "data" / "corpora").rglob("*.Array1-01.wav"))
+    wav = a_wav(recipe)
     transcribe = [sys.executable, "-m", "reslstm.cli.transcribe", str(model), str(wav)]
     weights = model / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])  # a corrupt file
