@@ -196,26 +196,38 @@ def markdown(found: list[dict]) -> str:
 
 
 def plot(found: list[dict], path: Path) -> None:
+    """Dev greedy CER and beam + LM WER by hours of training audio: one colour per model, the
+    default recipe as lines, each other variant as its own marker."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for variant, run in sorted({(r["variant"], r["run"]) for r in found}):
-        pts = sorted(
-            (r["train_hours"], r) for r in found if (r["variant"], r["run"]) == (variant, run)
-        )
-        label = run if variant == "default" else f"{run} {variant}"
-        style = "-o" if variant == "default" else "--s"
-        for ax, key in zip(axes, ("dev_greedy_cer", "dev_beam_wer"), strict=True):
-            ax.plot([h for h, _ in pts], [r[key] for _, r in pts], style, label=label)
+    models = sorted({r["run"] for r in found})
+    variants = ["default", *sorted({r["variant"] for r in found} - {"default"})]
+    colour = {m: f"C{i}" for i, m in enumerate(models)}
+    marker = dict(zip(variants, "osD^vP*Xh", strict=False))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for variant in variants:
+        for model in models:
+            pts = sorted(
+                (r["train_hours"], r) for r in found if (r["variant"], r["run"]) == (variant, model)
+            )
+            if not pts:
+                continue
+            for ax, key in zip(axes, ("dev_greedy_cer", "dev_beam_wer"), strict=True):
+                ax.plot([h for h, _ in pts], [r[key] for _, r in pts],
+                        "-" if variant == "default" else "none", marker=marker[variant],
+                        color=colour[model], label=f"{model} {variant}")  # fmt: skip
+    hours = sorted({r["train_hours"] for r in found})
     for ax, title in zip(axes, ("dev greedy CER (%)", "dev beam + LM WER (%)"), strict=True):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(hours, [f"{h:.2f}" for h in hours])
+        ax.minorticks_off()
         ax.set_xlabel("hours of training audio")
         ax.set_title(title)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
