@@ -21,7 +21,6 @@ The run itself is the ``best`` (lowest dev loss) row. Overrides after ``--`` go 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from reslstm.layout import parse_run_name  # noqa: E402
+from reslstm.results.runs import read_run  # noqa: E402
 
 CHOICES = {"last": "last", "avg": "avg", "cer": "best"}  # suffix: decode.checkpoint
 
@@ -46,8 +46,8 @@ def sibling(run: Path, suffix: str) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(run, tmp, copy_function=os.link, ignore=shutil.ignore_patterns("decode"))
     if suffix == "cer":
-        metrics = [json.loads(x) for x in (tmp / "metrics.jsonl").read_text().splitlines()]
-        best = min((m for m in metrics if m.get("dev_cer") is not None), key=lambda m: m["dev_cer"])
+        monitored = [m for m in read_run(run).metrics if m.get("dev_cer") is not None]
+        best = min(monitored, key=lambda m: m["dev_cer"])
         ckpts = tmp / "checkpoints"
         (ckpts / "best.pt").unlink()
         os.link(ckpts / f"epoch-{best['epoch']}.pt", ckpts / "best.pt")
