@@ -1,6 +1,6 @@
-"""A model directory exported from a made-up run (seconds, no training): the modes of its files,
-and audio with NaN or infinite samples refused in one line by ``Transcriber``, its stream and
-``reslstm-transcribe``."""
+"""A model directory exported from a made-up run (seconds, no training): the checkpoint it is
+made from, the modes of its files, and audio with NaN or infinite samples refused in one line by
+``Transcriber``, its stream and ``reslstm-transcribe``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import torch
 from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import load_file
 
+from reslstm.checkpoint import load_checkpoint, save_checkpoint
 from reslstm.errors import ReslstmError
 from reslstm.export import export_model
 from reslstm.layout import Layout
@@ -108,3 +111,32 @@ def test_transcribe_cli_refuses_a_nan_file_in_one_line(model_dir: Path, tmp_path
         f"error: {wav} holds NaN samples (the first at 0.50 s): audio must be finite numbers"
     ]
     assert not ctm.exists()
+
+
+@pytest.mark.parametrize("decoded", ["best", "avg"])
+def test_a_run_is_exported_and_transcribed_from_the_checkpoint_its_stage_4_scored(
+    made_run: DictConfig, tmp_path: Path, decoded: str
+) -> None:
+    """Without ``checkpoint``, ``export_model`` and ``Transcriber.from_run`` load the run's own
+    ``decode.checkpoint``: the best model (weights w) or the average of two epochs whose
+    weights are w and w + 1 (w + 0.5); ``checkpoint=`` still picks the other one."""
+    run = Layout.of(made_run).run
+    best = load_checkpoint(run.checkpoints.named("best"))
+    weights = {k: v for k, v in best["model"].items() if v.is_floating_point()}
+    save_checkpoint(best, run.checkpoints.epoch(1))
+    save_checkpoint(best | {"model": best["model"] | {k: v + 1 for k, v in weights.items()}},
+                    run.checkpoints.epoch(2))  # fmt: skip
+    made_run.decode.checkpoint, made_run.decode.avg_last = decoded, 2
+    OmegaConf.save(made_run, run.config, resolve=True)
+    other = {"best": "avg", "avg": "best"}[decoded]
+
+    def offset(which: str) -> float:
+        return {"best": 0.0, "avg": 0.5}[which]
+
+    exported = load_file(export_model(run.path, tmp_path / "model") / "model.safetensors")
+    loaded = Transcriber.from_run(run.path, "greedy", device="cpu").model.state_dict()
+    chosen = Transcriber.from_run(run.path, "greedy", other, "cpu").model.state_dict()
+    for k, v in weights.items():
+        torch.testing.assert_close(exported[k], v + offset(decoded), rtol=0, atol=1e-6)
+        torch.testing.assert_close(loaded[k], v + offset(decoded), rtol=0, atol=1e-6)
+        torch.testing.assert_close(chosen[k], v + offset(other), rtol=0, atol=1e-6)

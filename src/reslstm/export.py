@@ -87,9 +87,14 @@ def _model_card(run: RunDir, meta: dict[str, Any]) -> str:
 
 
 def export_model(
-    run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best", avg_last: int = 3
+    run_dir: str | Path,
+    out_dir: str | Path,
+    checkpoint: str | None = None,
+    avg_last: int | None = None,
 ) -> Path:
-    """Write the model directory of the run in ``run_dir`` to ``out_dir`` (atomically)."""
+    """Write the model directory of the run in ``run_dir`` to ``out_dir`` (atomically), from
+    ``checkpoint`` (``best``, ``last``, ``avg`` of the last ``avg_last`` epochs; by default the
+    run's own ``decode.checkpoint`` and ``decode.avg_last``: the model its stage 4 scored)."""
     run, out = RunDir(Path(run_dir)), Path(out_dir)
     if not run.config.is_file():
         raise ReslstmError(f"{run.path} is not a trained run (no {run.config.name})")
@@ -97,6 +102,8 @@ def export_model(
     lang = LangDir(Path(cfg.paths.lang_dir))
     if not is_done(lang.path):
         raise ReslstmError(f"missing {lang.path}: run from the recipe root that trained the model")
+    checkpoint = checkpoint or cfg.decode.checkpoint
+    avg_last = avg_last or cfg.decode.avg_last
     model = load_trained_model(run.path, checkpoint, avg_last)
     meta = {
         "format": FORMAT,

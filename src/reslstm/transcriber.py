@@ -82,17 +82,19 @@ class Transcriber:
         cls,
         run_dir: str | Path,
         method: str = "beam_lm",
-        checkpoint: str = "best",
+        checkpoint: str | None = None,
         device: str = "auto",
     ) -> Transcriber:
-        """The model of the run in ``run_dir`` (``best``, ``last`` or ``avg`` checkpoint)
-        decoding with ``method`` (``greedy`` or ``beam_lm``)."""
+        """The model of the run in ``run_dir`` (``best``, ``last`` or ``avg`` checkpoint; by
+        default the run's own ``decode.checkpoint``, the model its stage 4 scored) decoding with
+        ``method`` (``greedy`` or ``beam_lm``)."""
         run = RunDir(Path(run_dir))
         if not run.config.is_file():
             raise ReslstmError(f"{run.path} is not a trained run (no {run.config.name})")
         cfg = OmegaConf.load(run.config)
         target = resolve_device(device)
-        model = load_trained_model(run.path, checkpoint, cfg.decode.avg_last).to(target)
+        which = checkpoint or cfg.decode.checkpoint
+        model = load_trained_model(run.path, which, cfg.decode.avg_last).to(target)
         lang = LangDir(Path(cfg.paths.lang_dir))
         if not is_done(lang.path):
             raise ReslstmError(
@@ -113,10 +115,11 @@ class Transcriber:
 
     @classmethod
     def load(cls, path: str | Path, method: str = "beam_lm", device: str = "auto") -> Transcriber:
-        """:meth:`from_dir` for a model directory, :meth:`from_run` (best checkpoint) for a run."""
+        """:meth:`from_dir` for a model directory, :meth:`from_run` (the run's decoded
+        checkpoint) for a run."""
         if is_model_dir(path):
             return cls.from_dir(path, method, device)
-        return cls.from_run(path, method, "best", device)
+        return cls.from_run(path, method, device=device)
 
     def samples(
         self, audio: str | Path | np.ndarray, sample_rate: int | None = None

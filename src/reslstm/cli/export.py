@@ -22,8 +22,14 @@ def main(argv: list[str] | None = None) -> None:
         "run_dir", type=Path, help="a trained run, e.g. exp/mini_sdm/residual_lstm_L3"
     )
     parser.add_argument("out_dir", type=Path, help="the model directory to write")
-    parser.add_argument("--checkpoint", choices=["best", "last", "avg"], default="best")
-    parser.add_argument("--avg-last", type=int, default=3, help="epochs averaged (avg)")
+    parser.add_argument(
+        "--checkpoint",
+        choices=["best", "last", "avg"],
+        help="default: the run's decode.checkpoint (the model its stage 4 scored)",
+    )
+    parser.add_argument(
+        "--avg-last", type=int, help="epochs averaged (avg); default: the run's decode.avg_last"
+    )
     args = parser.parse_args(argv)
     try:
         out = export_model(args.run_dir, args.out_dir, args.checkpoint, args.avg_last)

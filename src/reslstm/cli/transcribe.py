@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("audio", type=Path, nargs="+", help="audio files (wav, flac, ...)")
     parser.add_argument("--method", choices=["greedy", "beam_lm"], default="beam_lm")
-    parser.add_argument("--checkpoint", choices=["best", "last", "avg"], default="best")
+    parser.add_argument(
+        "--checkpoint",
+        choices=["best", "last", "avg"],
+        help="a run's checkpoint; default: the run's decode.checkpoint (the model stage 4 scored)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--ctm", type=Path, help="also write the words with times to this CTM")
     parser.add_argument(
