@@ -14,7 +14,7 @@ from lhotse import SupervisionSet
 from lhotse.utils import fastcopy
 from omegaconf import DictConfig, OmegaConf
 
-from reslstm.checkpoint import save_checkpoint
+from reslstm.checkpoint import save_training
 from reslstm.cli.compose import compose_config
 from reslstm.data.mini import generate_corpus
 from reslstm.data.prepare import prepare_data
@@ -150,7 +150,7 @@ def made_run(tmp_path: Path) -> DictConfig:
     """The config of a run whose stages 0-3 were made on the fly in ``tmp_path`` (seconds):
     stage-0 manifests with the meeting's supervisions, cuts with random features (no audio:
     stage 4 decodes the stored features), the real stage 2 on them, and an untrained 1-layer
-    model as the best checkpoint."""
+    model as its one epoch (best, last and avg alike)."""
     cfg = compose_config(
         [
             f"paths.data_dir={tmp_path / 'data'}",
@@ -182,7 +182,6 @@ def made_run(tmp_path: Path) -> DictConfig:
     torch.manual_seed(0)
     model = build_model(model_cfg, 80, vocab_size)
     ckpt = {"model": model.state_dict(), "model_cfg": model_cfg}
-    save_checkpoint(
-        ckpt | {"input_dim": 80, "vocab_size": vocab_size}, layout.run.checkpoints.named("best")
-    )
+    ckpt |= {"input_dim": 80, "vocab_size": vocab_size}
+    save_training(ckpt, layout.run.checkpoints, epoch=1, best=True, keep_last=3)
     return cfg
