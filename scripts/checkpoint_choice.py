@@ -3,6 +3,7 @@
 (docs/recipe_selection.md, step 2).
 
     .venv/bin/python scripts/checkpoint_choice.py exp/learning_curve/240min/exp/mini_sdm/*_L*
+    .venv/bin/python scripts/checkpoint_choice.py --choices avg RUN...   # only the average
 
 Each run must have kept its epoch checkpoints (``train.keep_last=0``, or at least 3). For each
 run ``<model>_L<layers><tag>`` it makes three sibling runs whose checkpoints are hard links of
@@ -75,13 +76,17 @@ def main() -> None:
     )
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--choices", nargs="+", choices=list(CHOICES), default=list(CHOICES),
+        help="the siblings to make and decode (default: all three)",
+    )  # fmt: skip
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     args, overrides = parser.parse_args(argv[:cut]), argv[cut + 1 :]
     runs = [r for r in args.runs if parse_run_name(r.name) and not r.name.endswith(
         tuple(f"_{s}" for s in CHOICES))]  # fmt: skip
     with ThreadPoolExecutor(args.jobs) as pool:
-        jobs = [pool.submit(decode, r, s, overrides) for r in runs for s in CHOICES]
+        jobs = [pool.submit(decode, r, s, overrides) for r in runs for s in args.choices]
         for job in jobs:
             print(job.result(), flush=True)
 
