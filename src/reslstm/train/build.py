@@ -4,7 +4,6 @@ learning-rate schedule (:func:`build_training`); :class:`reslstm.train.trainer.T
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import torch
 from lhotse import CutSet
 from omegaconf import DictConfig, OmegaConf
 
-from reslstm.batches import CTCBatches, filter_trainable, load_cuts
+from reslstm.batches import CTCBatches, count_batches, filter_trainable, load_cuts
 from reslstm.data.mics import conditions
 from reslstm.errors import ReslstmError
 from reslstm.features.cmvn import load_cmvn
@@ -100,7 +99,11 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
     dev_path = cuts_path(layout, "dev")
     dev_cuts = filter_trainable(load_cuts(dev_path), tokenizer, out_frames, dev_path, shift)
     dev_cuts = monitor_subset(dev_cuts, train_cfg.dev_monitor_every)
-    batches_per_epoch = estimate_batches(train_cuts, train_cfg.max_duration, world_size)
+    total_steps = (
+        training_steps(train_cuts, train_cfg, cfg.seed, world_size)
+        if train_cfg.scheduler == "cosine"
+        else 0
+    )
     return TrainingParts(
         layout=layout,
         tokenizer=tokenizer,
@@ -117,7 +120,7 @@ def build_training(cfg: DictConfig, device: torch.device, world_size: int = 1) -
             keep_features_mb=kept_features_mb(train_cfg),
         ),
         optimizer=make_optimizer(model, train_cfg),
-        schedule=make_schedule(train_cfg, total_steps=batches_per_epoch * train_cfg.max_epochs),
+        schedule=make_schedule(train_cfg, total_steps=total_steps),
     )
 
 
@@ -150,10 +153,17 @@ def pool_cuts(by_mic: dict[str, CutSet]) -> CutSet:
     return CutSet.from_cuts(itertools.chain.from_iterable(renamed))
 
 
-def estimate_batches(cuts: CutSet, max_duration: float, world_size: int) -> int:
-    """Batches per epoch and process, from the audio duration (before the first epoch counts)."""
-    total = sum(c.duration for c in cuts)
-    return max(1, math.ceil(total / max_duration / world_size))
+def training_steps(cuts: CutSet, train_cfg: DictConfig, seed: int, world_size: int) -> int:
+    """Updates of a whole training of ``train.max_epochs`` epochs (the cosine's length): each
+    sortagrad epoch's batches, then the first bucketing epoch's for every later epoch (their
+    counts differ by a batch or two)."""
+    sorted_epochs = min(train_cfg.sortagrad_epochs, train_cfg.max_epochs)
+    first = [
+        count_batches(cuts, train_cfg, e, seed, world_size) for e in range(1, sorted_epochs + 1)
+    ]
+    later = train_cfg.max_epochs - sorted_epochs
+    bucketing = count_batches(cuts, train_cfg, sorted_epochs + 1, seed, world_size) if later else 0
+    return sum(first) + later * bucketing
 
 
 def make_optimizer(model: torch.nn.Module, train_cfg: DictConfig) -> torch.optim.Optimizer:

@@ -16,14 +16,14 @@ from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from reslstm.batches import SkipFirst, make_sampler, num_frames
+from reslstm.batches import SkipFirst, count_batches, make_sampler, num_frames
 from reslstm.checkpoint import restore_training, resume_path, save_training, training_checkpoint
 from reslstm.ctc import ctc_loss
 from reslstm.errors import ReslstmError
 from reslstm.io import atomic_write_json, atomic_write_text, remove_stale_tmp
 from reslstm.models import count_parameters
 from reslstm.runtime import resolve_device, rng_state, seed_everything
-from reslstm.train.build import build_training, estimate_batches
+from reslstm.train.build import build_training
 from reslstm.train.distributed import (
     DistInfo,
     all_true,
@@ -106,8 +106,8 @@ class Trainer:
 
     def _train_epoch(self) -> None:
         st, train_cfg = self.state, self.train_cfg
-        expected = st.batches_per_epoch or estimate_batches(
-            self.parts.train_cuts, train_cfg.max_duration, self.dist.world_size
+        expected = st.batches_per_epoch or count_batches(
+            self.parts.train_cuts, train_cfg, st.epoch, self.cfg.seed, self.dist.world_size
         )
         bar = tqdm(
             total=expected,
