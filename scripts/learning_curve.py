@@ -22,6 +22,7 @@ LM WER against hours of training audio).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -197,28 +198,28 @@ def markdown(found: list[dict]) -> str:
 
 def plot(found: list[dict], path: Path) -> None:
     """Dev greedy CER and beam + LM WER by hours of training audio: one colour per model, the
-    default recipe as lines, each other variant as its own marker."""
+    default recipe as lines, each other variant as its own marker; the legend names the
+    colours and the markers once each."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     models = sorted({r["run"] for r in found})
     variants = ["default", *sorted({r["variant"] for r in found} - {"default"})]
     colour = {m: f"C{i}" for i, m in enumerate(models)}
-    marker = dict(zip(variants, "osD^vP*Xh", strict=False))
+    marker = dict(zip(variants, itertools.cycle("osD^vP*Xh<>p"), strict=False))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for variant in variants:
         for model in models:
             pts = sorted(
                 (r["train_hours"], r) for r in found if (r["variant"], r["run"]) == (variant, model)
             )
-            if not pts:
-                continue
             for ax, key in zip(axes, ("dev_greedy_cer", "dev_beam_wer"), strict=True):
                 ax.plot([h for h, _ in pts], [r[key] for _, r in pts],
                         "-" if variant == "default" else "none", marker=marker[variant],
-                        color=colour[model], label=f"{model} {variant}")  # fmt: skip
+                        color=colour[model], alpha=1 if variant == "default" else 0.8)  # fmt: skip
     hours = sorted({r["train_hours"] for r in found})
     for ax, title in zip(axes, ("dev greedy CER (%)", "dev beam + LM WER (%)"), strict=True):
         ax.set_xscale("log", base=2)
@@ -227,7 +228,10 @@ def plot(found: list[dict], path: Path) -> None:
         ax.set_xlabel("hours of training audio")
         ax.set_title(title)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    handles = [Line2D([], [], color=colour[m], label=m) for m in models] + [
+        Line2D([], [], color="grey", marker=marker[v], linestyle="none", label=v) for v in variants
+    ]
+    axes[1].legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
