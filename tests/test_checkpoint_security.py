@@ -90,7 +90,8 @@ def test_resume_refuses_a_malicious_checkpoint(
 
 def test_transcribe_refuses_a_malicious_checkpoint(tmp_path: Path) -> None:
     run, marker = malicious_run(tmp_path)
-    cfg = {"decode": {"avg_last": 1, "methods": ["greedy"]}, "paths": {"lang_dir": str(tmp_path)}}
+    decode = {"checkpoint": "best", "avg_last": 1, "methods": ["greedy"]}
+    cfg = {"decode": decode, "paths": {"lang_dir": str(tmp_path)}}
     (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
     wav = tmp_path / "a.wav"
     wav.write_bytes(b"")
@@ -156,7 +157,10 @@ def test_export_and_a_model_directory_refuse_a_pickle(tmp_path: Path) -> None:
     run, marker = malicious_run(tmp_path)
     lang = tmp_path / "lang"
     mark_done(lang)
-    (run / "config.yaml").write_text(OmegaConf.to_yaml({"paths": {"lang_dir": str(lang)}}))
+    decode = {"checkpoint": "best", "avg_last": 1}
+    (run / "config.yaml").write_text(
+        OmegaConf.to_yaml({"decode": decode, "paths": {"lang_dir": str(lang)}})
+    )
     with pytest.raises(ReslstmError) as e:
         export_model(run, tmp_path / "model")
     assert "safe loader refuses" in one_line(e) and not (tmp_path / "model").exists()
