@@ -129,14 +129,11 @@ def test_a_run_is_exported_and_transcribed_from_the_checkpoint_its_stage_4_score
     made_run.decode.checkpoint, made_run.decode.avg_last = decoded, 2
     OmegaConf.save(made_run, run.config, resolve=True)
     other = {"best": "avg", "avg": "best"}[decoded]
-
-    def offset(which: str) -> float:
-        return {"best": 0.0, "avg": 0.5}[which]
-
+    offset = {"best": 0.0, "avg": 0.5}
     exported = load_file(export_model(run.path, tmp_path / "model") / "model.safetensors")
     loaded = Transcriber.from_run(run.path, "greedy", device="cpu").model.state_dict()
     chosen = Transcriber.from_run(run.path, "greedy", other, "cpu").model.state_dict()
     for k, v in weights.items():
-        torch.testing.assert_close(exported[k], v + offset(decoded), rtol=0, atol=1e-6)
-        torch.testing.assert_close(loaded[k], v + offset(decoded), rtol=0, atol=1e-6)
-        torch.testing.assert_close(chosen[k], v + offset(other), rtol=0, atol=1e-6)
+        torch.testing.assert_close(exported[k], v + offset[decoded], rtol=0, atol=1e-6)
+        torch.testing.assert_close(loaded[k], v + offset[decoded], rtol=0, atol=1e-6)
+        torch.testing.assert_close(chosen[k], v + offset[other], rtol=0, atol=1e-6)
