@@ -17,7 +17,6 @@ class TrainState:
     step: int = 0
     elapsed_s: float = 0.0  # training wall time, summed over interrupted runs
     bad_batches: int = 0
-    batches_per_epoch: int = 0  # measured in the first full epoch (for the ETA)
     history: list[dict[str, Any]] = field(default_factory=list)
     peak_memory: dict[str, float] = field(default_factory=dict)  # MiB, over resumed processes
 

@@ -106,7 +106,7 @@ class Trainer:
 
     def _train_epoch(self) -> None:
         st, train_cfg = self.state, self.train_cfg
-        expected = st.batches_per_epoch or count_batches(
+        expected = count_batches(
             self.parts.train_cuts, train_cfg, st.epoch, self.cfg.seed, self.dist.world_size
         )
         bar = tqdm(
@@ -119,6 +119,7 @@ class Trainer:
         )
         self.ddp_model.train()
         it = iter(self._epoch_loader())
+        first_batch = st.batch_in_epoch  # > 0 when resumed mid-epoch
         last_log = epoch_start = time.monotonic()
         while True:
             batch = next(it, None)
@@ -136,12 +137,10 @@ class Trainer:
                 self._log_step(loss, fps, grad_norms)
             if not self.cfg.progress_bar and self.dist.is_main and time.monotonic() - last_log > 30:
                 last_log = time.monotonic()
-                self._log_progress(expected, last_log - epoch_start, loss, fps)
+                self._log_progress(expected, first_batch, last_log - epoch_start, loss, fps)
             if st.step % train_cfg.checkpoint_every_steps == 0:
                 self._save(epoch_end=False)
         bar.close()
-        if not st.batches_per_epoch or st.epoch == 1:
-            st.batches_per_epoch = st.batch_in_epoch
 
     def _epoch_loader(self) -> DataLoader:
         """The batches of the epoch in progress not trained on yet (all, unless resumed)."""
@@ -164,13 +163,16 @@ class Trainer:
             generator=torch.Generator().manual_seed(self.cfg.seed + st.epoch),
         )
 
-    def _log_progress(self, expected: int, seconds: float, loss: float, fps: float) -> None:
-        """The periodic log line that replaces the progress bar in parallel runs."""
+    def _log_progress(
+        self, expected: int, first_batch: int, seconds: float, loss: float, fps: float
+    ) -> None:
+        """The periodic log line that replaces the progress bar in parallel runs; the rate counts
+        the batches trained since ``first_batch``, where this process began the epoch."""
         st = self.state
-        rate = st.batch_in_epoch / max(1e-9, seconds)
+        rate = (st.batch_in_epoch - first_batch) / max(1e-9, seconds)
         eta = max(0, expected - st.batch_in_epoch) / max(rate, 1e-9)
         log.info(
-            "epoch %d batch %d/~%d loss %.3f %.0f frames/s ETA %.0fs",
+            "epoch %d batch %d/%d loss %.3f %.0f frames/s ETA %.0fs",
             st.epoch,
             st.batch_in_epoch,
             expected,
@@ -345,6 +347,7 @@ class Trainer:
                     world_size=self.dist.world_size,
                     rank=self.dist.rank,
                 )
+                state.pop("batches_per_epoch", None)  # kept by checkpoints before 2026-12-08
                 self.state = TrainState(**state)
         except ReslstmError as e:  # raised on every rank below, so that none waits for it
             error = str(e)
