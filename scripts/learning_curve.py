@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from reslstm.results.runs import RunResult, read_run  # noqa: E402
 
-MINUTES_PER_MEETING = 7.5  # the default corpus: 60 minutes in 8 meetings
+MINUTES_PER_MEETING = 7.5  # the default corpus: 240 minutes in 32 meetings
 
 
 @dataclass
